@@ -1,0 +1,48 @@
+# The two commands of the README:  make run  /  make test
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+WORKERS ?= 3
+
+.PHONY: run test lint format install bench-seed clean
+
+# Environment: a virtualenv with the project and its dev tools, rebuilt when pyproject changes.
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+# A generated secret key, written once; instance/ is never committed.
+instance/config.py:
+	mkdir -p instance
+	$(PYTHON) -c "import secrets; print(f'SECRET_KEY = {secrets.token_hex(32)!r}')" > $@
+	chmod 600 $@
+
+# Schema, demo data and a first admin on first run, then a production WSGI server.
+run: install instance/config.py
+	$(BIN)/flask --app dashboard setup
+	@echo "Dashboard: http://$(HOST):$(PORT)/   Demo website: http://$(HOST):$(PORT)/demo/"
+	$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app
+
+# The whole test suite (SQLite by default; set DASHBOARD_TEST_DATABASE_URL for PostgreSQL).
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench-seed: install
+	$(BIN)/python bench/seed.py --contacts 1000000 --days 90
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,110 @@
+"""Command line: ``flask --app dashboard <command>``."""
+
+import sys
+import time
+
+import click
+from flask import Flask
+from flask_migrate import upgrade
+from sqlalchemy import func, select
+
+from .database import write_intent
+from .extensions import db
+from .models import Contact, Role, User
+
+
+def register_commands(app: Flask) -> None:
+    """Attach the commands to ``app.cli``."""
+    for command in (init_db, create_user_command, seed_demo_command, setup_command):
+        app.cli.add_command(command)
+
+
+def _init_db() -> None:
+    with write_intent():
+        upgrade()
+
+
+@click.command("init-db")
+def init_db() -> None:
+    """Create the schema or upgrade it to the newest migration."""
+    started = time.perf_counter()
+    _init_db()
+    click.echo(
+        f"Schema is up to date ({db.engine.dialect.name}, {time.perf_counter() - started:.1f}s)."
+    )
+
+
+@click.command("create-user")
+@click.argument("email")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--name", default="", help="Display name.")
+@click.option(
+    "--generate-password",
+    is_flag=True,
+    help="Generate a password and print it once instead of prompting.",
+)
+def create_user_command(email: str, role: str, name: str, generate_password: bool) -> None:
+    """Create a dashboard user (password prompted twice, or generated and printed once)."""
+    from .users.services import UserError, create_user
+
+    password = None
+    if not generate_password:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        if len(password) < 12:
+            raise click.ClickException("Use at least 12 characters.")
+    try:
+        with write_intent():
+            user, password = create_user(email, Role(role), name=name, password=password)
+    except UserError as exc:
+        raise click.ClickException(str(exc)) from None
+    shown = f" with password: {password}" if generate_password else ""
+    click.echo(f"Created {user.role.value} {user.email}{shown}")
+
+
+@click.command("seed-demo")
+@click.option("--contacts", default=2000, show_default=True, type=click.IntRange(1, 50_000_000))
+@click.option("--days", default=30, show_default=True, type=click.IntRange(1, 3650))
+@click.option("--seed", default=42, show_default=True, help="Random seed (same seed, same data).")
+def seed_demo_command(contacts: int, days: int, seed: int) -> None:
+    """Fill the store with deterministic, realistic demo data."""
+    from .demo_data import seed_demo
+
+    started = time.perf_counter()
+    counts = seed_demo(contacts=contacts, days=days, seed=seed, progress=_progress)
+    elapsed = time.perf_counter() - started
+    rows = sum(counts.values())
+    summary = ", ".join(f"{n} {name}" for name, n in counts.items())
+    click.echo(f"Seeded {summary} in {elapsed:.1f}s ({rows / elapsed:,.0f} rows/s).")
+
+
+def _progress(message: str) -> None:
+    click.echo(message, err=True)
+
+
+@click.command("setup")
+@click.option("--admin-email", default="admin@example.com", show_default=True)
+@click.option("--demo-contacts", default=2000, show_default=True)
+@click.option("--demo-days", default=30, show_default=True)
+def setup_command(admin_email: str, demo_contacts: int, demo_days: int) -> None:
+    """First run: schema, demo data when the store is empty, and an admin if there is none."""
+    from .demo_data import seed_demo
+    from .users.services import create_user
+
+    _init_db()
+    if not db.session.scalar(select(func.count()).select_from(Contact)):
+        click.echo("Loading demo data ...")
+        seed_demo(contacts=demo_contacts, days=demo_days, seed=42, progress=_progress)
+    has_admin = db.session.scalar(
+        select(func.count()).select_from(User).where(User.role == Role.ADMIN)
+    )
+    if has_admin:
+        click.echo("Admin account exists; its password was printed when it was created.")
+        return
+    with write_intent():
+        user, password = create_user(admin_email, Role.ADMIN, name="Administrator")
+    bar = "=" * 64
+    click.echo(
+        f"{bar}\nAdmin account created (shown once, keep it safe):\n"
+        f"  email:    {user.email}\n  password: {password}\n{bar}"
+    )
+    sys.stdout.flush()

@@ -1,0 +1,36 @@
+"""Safe defaults; override in ``instance/config.py`` or ``DASHBOARD_*`` environment variables."""
+
+from datetime import timedelta
+
+# Development-only placeholder; create_app() refuses to start with it outside debug/testing.
+SECRET_KEY = "dev-insecure-change-me"  # noqa: S105
+
+# Empty means "SQLite file in the instance folder" (instance/dashboard.sqlite).
+DATABASE_URL = ""
+# SQLite journal mode. "delete" (rollback journal) is safe for several writing processes on every
+# SQLite version; "wal" is accepted only from SQLite 3.51.3 on (earlier versions have a WAL-reset
+# bug that can corrupt a database written by several connections). See README, "Engines".
+SQLITE_JOURNAL_MODE = "delete"
+SQLITE_BUSY_TIMEOUT_MS = 15000
+
+SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+SQLALCHEMY_TRACK_MODIFICATIONS = False
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+# None: Secure is decided per request (set when the request arrived over HTTPS).
+SESSION_COOKIE_SECURE = None
+PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+REMEMBER_COOKIE_HTTPONLY = True
+
+WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+
+# Failed-login throttling, counted in the database so it holds across worker processes.
+LOGIN_THROTTLE_WINDOW_SECONDS = 900
+LOGIN_THROTTLE_MAX_PER_EMAIL = 5
+LOGIN_THROTTLE_MAX_PER_ADDRESS = 30
+
+# Number of proxies in front of the app whose X-Forwarded-* headers are trusted (0 = none).
+TRUSTED_PROXIES = 0
+
+MAX_CONTENT_LENGTH = 16 * 1024 * 1024  # dashboard uploads (CSV import); the tracking API has 64 KiB

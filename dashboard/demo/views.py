@@ -1,0 +1,1 @@
+"""Demo website pages (issue 3)."""

@@ -1,0 +1,40 @@
+"""Typed SQLAlchemy models, one module per aggregate; imported here so Alembic sees them all."""
+
+from .activity import Activity, ActivityType
+from .audit import AuditEntry
+from .channel import Channel, ChannelApiKey, ChannelOrigin, ChannelType
+from .consent import AgreementAction, Consent, ConsentAgreement, ConsentArchive, ConsentTranslation
+from .contact import Contact, ContactAlias, ContactStatus
+from .group import ContactGroup, ContactGroupMember, GroupStatus
+from .hits import HitCounter
+from .setting import Setting
+from .types import UTCDateTime, utcnow
+from .user import LoginFailure, Role, User
+
+__all__ = [
+    "Activity",
+    "ActivityType",
+    "AgreementAction",
+    "AuditEntry",
+    "Channel",
+    "ChannelApiKey",
+    "ChannelOrigin",
+    "ChannelType",
+    "Consent",
+    "ConsentAgreement",
+    "ConsentArchive",
+    "ConsentTranslation",
+    "Contact",
+    "ContactAlias",
+    "ContactGroup",
+    "ContactGroupMember",
+    "ContactStatus",
+    "GroupStatus",
+    "HitCounter",
+    "LoginFailure",
+    "Role",
+    "Setting",
+    "UTCDateTime",
+    "User",
+    "utcnow",
+]

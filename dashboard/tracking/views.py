@@ -1,0 +1,1 @@
+"""Tracking API routes (issue 3)."""
