@@ -4,11 +4,12 @@ The database is SQLite in a temporary folder, or PostgreSQL when DASHBOARD_TEST_
 set (``.ci/run`` runs the suite both ways).
 """
 
+import contextvars
 import os
 from collections.abc import Callable, Iterator
 
 import pytest
-from flask import Flask
+from flask import Flask, has_app_context
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import MetaData, Table, insert, text
@@ -21,6 +22,21 @@ from tests import factories
 
 # Tables whose rows the migration seeds; they are restored rather than emptied.
 REFERENCE_TABLES = ("activity_type", "contact_status")
+
+
+class IsolatedClient(FlaskClient):
+    """Runs each request in an empty context, like a real server does.
+
+    The test keeps an app context open for its own queries; without this, requests would reuse
+    it and share ``g`` (Flask-Login's cached user) and the database session between requests.
+    """
+
+    def open(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        # End the test's own read transaction first: a SQLite writer cannot commit while another
+        # connection holds a read lock (tests commit what they want the request to see).
+        if has_app_context():
+            db.session.rollback()
+        return contextvars.Context().run(super().open, *args, **kwargs)
 
 
 def _test_config(database_url: str) -> dict:
@@ -105,6 +121,7 @@ def app(
 ) -> Iterator[Flask]:
     """A fresh app over the session's database; the database is emptied afterwards."""
     app = create_app(_test_config(database_url), instance_path=str(tmp_path))
+    app.test_client_class = IsolatedClient
     with app.app_context():
         yield app
         db.session.remove()
@@ -134,3 +151,13 @@ def login_as(client: FlaskClient) -> Callable[[Role | str], User]:
         return user
 
     return _login
+
+
+@pytest.fixture
+def other_app(app: Flask, tmp_path) -> Iterator[Flask]:
+    """A second app over the same database, as another worker process would be."""
+    other = create_app(_test_config(app.config["DATABASE_URL"]), instance_path=str(tmp_path))
+    other.test_client_class = IsolatedClient
+    yield other
+    with other.app_context():
+        db.engine.dispose()

@@ -21,7 +21,7 @@ def _password_hash() -> str:
 def user(*, role: Role = Role.MARKETER, email: str | None = None, active: bool = True) -> User:
     """Create and commit a user whose password is ``PASSWORD``."""
     row = User(
-        email=email or f"{role.value}{next(_seq)}@example.test",
+        email=email or f"{role.value}{next(_seq)}@example.com",
         role=role,
         active=active,
         password_hash=_password_hash(),
