@@ -93,6 +93,7 @@ def _register_blueprints(app: Flask) -> None:
     from .demo import bp as demo_bp
     from .groups import bp as groups_bp
     from .main import bp as main_bp
+    from .privacy import bp as privacy_bp
     from .tracking import bp as tracking_bp
     from .users import bp as users_bp
 
@@ -103,6 +104,7 @@ def _register_blueprints(app: Flask) -> None:
         groups_bp,
         channels_bp,
         consent_bp,
+        privacy_bp,
         analytics_bp,
         users_bp,
         audit_bp,

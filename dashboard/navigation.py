@@ -25,6 +25,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Channels", "channels.index", "channels", Permission.MANAGE_CHANNELS),
     NavItem("Consent", "consent.index", "consent", Permission.MANAGE_CONSENTS),
     NavItem("Analytics", "analytics.index", "analytics", Permission.VIEW_ANALYTICS),
+    NavItem("Data protection", "privacy.index", "privacy", Permission.DATA_PROTECTION),
     NavItem("Users", "users.index", "users", Permission.MANAGE_USERS),
     NavItem("Audit", "audit.index", "audit", Permission.VIEW_AUDIT),
 )

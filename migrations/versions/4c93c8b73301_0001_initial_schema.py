@@ -273,10 +273,13 @@ def upgrade():
     sa.Column('channel_id', sa.Integer(), nullable=False),
     sa.Column('day', sa.Date(), nullable=False),
     sa.Column('activity_type', sa.String(length=100), nullable=False),
+    sa.Column('claimed_level', sa.Integer(), nullable=False),
+    sa.Column('has_agreement', sa.Boolean(), nullable=False),
+    sa.Column('gpc', sa.Boolean(), nullable=False),
     sa.Column('tracked', sa.Boolean(), nullable=False),
     sa.Column('hits', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['channel_id'], ['channel.id'], name=op.f('fk_hit_counter_channel_id_channel'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('channel_id', 'day', 'activity_type', 'tracked', name=op.f('pk_hit_counter'))
+    sa.PrimaryKeyConstraint('channel_id', 'day', 'activity_type', 'claimed_level', 'has_agreement', 'gpc', 'tracked', name=op.f('pk_hit_counter'))
     )
     # ### end Alembic commands ###
     seed_reference_data()
