@@ -5,7 +5,7 @@ from .audit import AuditEntry
 from .channel import Channel, ChannelApiKey, ChannelOrigin, ChannelType
 from .consent import AgreementAction, Consent, ConsentAgreement, ConsentArchive, ConsentTranslation
 from .contact import Contact, ContactAlias, ContactStatus
-from .group import ContactGroup, ContactGroupMember, GroupStatus
+from .group import ContactGroup, ContactGroupMember, GroupStatus, MembershipRefresh
 from .hits import HitCounter
 from .setting import Setting
 from .types import UTCDateTime, utcnow
@@ -32,6 +32,7 @@ __all__ = [
     "GroupStatus",
     "HitCounter",
     "LoginFailure",
+    "MembershipRefresh",
     "Role",
     "Setting",
     "UTCDateTime",

@@ -53,3 +53,16 @@ class ContactGroupMember(db.Model):
     by_condition: Mapped[bool] = mapped_column(default=False)
     manual: Mapped[bool] = mapped_column(default=False)
     added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MembershipRefresh(db.Model):
+    """A contact whose data or activities changed and whose memberships need refreshing (R17).
+
+    Written in the same transaction as the change, drained within seconds by the refresher, so a
+    membership never waits for a nightly job and a crash loses no pending refresh.
+    """
+
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contact.id", ondelete="CASCADE"), primary_key=True
+    )
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
