@@ -34,3 +34,7 @@ LOGIN_THROTTLE_MAX_PER_ADDRESS = 30
 TRUSTED_PROXIES = 0
 
 MAX_CONTENT_LENGTH = 16 * 1024 * 1024  # dashboard uploads (CSV import); the tracking API has 64 KiB
+
+# Tracking API rate limits (requests per minute), counted in the database across processes.
+TRACKING_RATE_LIMIT_CHANNEL_PER_MINUTE = 30000
+TRACKING_RATE_LIMIT_ADDRESS_PER_MINUTE = 1200

@@ -304,8 +304,11 @@ def test_r2_may_track_is_true_exactly_for_visitor_and_all() -> None:
 
 @pytest.mark.parametrize(("name", "value"), list(SPEC_LEVELS.items()), ids=list(SPEC_LEVELS))
 def test_r3_cookies_to_clear(name: str, value: int) -> None:
-    """R3: below Visitor the browser deletes CurrentContact and CMSLandingPageLoaded; else none."""
+    """R3: below Visitor the browser deletes CurrentContact and CMSLandingPageLoaded; at None
+    (no cookies at all, section 3) also CMSCookieLevel; at Visitor and above nothing."""
     expected = VISITOR_COOKIE_NAMES if value < VISITOR else []
+    if value == -1000:
+        expected = [*VISITOR_COOKIE_NAMES, "CMSCookieLevel"]
     result = cookies_to_clear(CookieLevel(value))
     assert isinstance(result, list)
     assert sorted(result) == sorted(expected)

@@ -30,6 +30,8 @@ LEVEL_MEANINGS: dict[CookieLevel, str] = {
 
 # Cookies written by the snippet that need at least Visitor level (R3, R6).
 VISITOR_COOKIES: tuple[str, ...] = ("CurrentContact", "CMSLandingPageLoaded")
+# The cookie storing the level itself needs System level (section 3: None means no cookies at all).
+LEVEL_COOKIE = "CMSCookieLevel"
 
 
 class InvalidCookieLevel(ValueError):
@@ -80,5 +82,12 @@ def may_track(level: CookieLevel) -> bool:
 
 
 def cookies_to_clear(level: CookieLevel) -> list[str]:
-    """Cookies the browser must delete at this level (R3): the visitor cookies below Visitor."""
-    return [] if may_track(level) else list(VISITOR_COOKIES)
+    """Cookies the browser must delete at this level (R3): every cookie above the level.
+
+    Below Visitor that is the visitor cookies; at None even the cookie storing the level goes.
+    """
+    if may_track(level):
+        return []
+    if level < CookieLevel.SYSTEM:
+        return [*VISITOR_COOKIES, LEVEL_COOKIE]
+    return list(VISITOR_COOKIES)

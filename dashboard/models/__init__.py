@@ -7,6 +7,7 @@ from .consent import AgreementAction, Consent, ConsentAgreement, ConsentArchive,
 from .contact import Contact, ContactAlias, ContactStatus
 from .group import ContactGroup, ContactGroupMember, GroupStatus, MembershipRefresh
 from .hits import HitCounter
+from .ratelimit import RateLimitWindow
 from .setting import Setting
 from .types import UTCDateTime, utcnow
 from .user import LoginFailure, Role, User
@@ -33,6 +34,7 @@ __all__ = [
     "HitCounter",
     "LoginFailure",
     "MembershipRefresh",
+    "RateLimitWindow",
     "Role",
     "Setting",
     "UTCDateTime",

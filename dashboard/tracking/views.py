@@ -1,1 +1,155 @@
-"""Tracking API routes (issue 3)."""
+"""Routes of the public tracking API: parse the HTTP request, call a service, answer JSON."""
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import current_app, jsonify, make_response, redirect, request, send_from_directory
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+
+from ..errors import json_error
+from ..extensions import db
+from . import bp
+from .clicks import record_click
+from .collect import Sender, TrackingRefused, collect
+from .consent_api import change_consent, consent_status, consent_texts
+from .guards import origin_allowed_anywhere
+from .ratelimit import RateLimited, RatePolicy, address_key
+
+MAX_BODY = 64 * 1024
+
+
+def _sender() -> Sender:
+    cfg = current_app.config
+    return Sender(
+        origin=request.headers.get("Origin"),
+        authorization=request.headers.get("Authorization"),
+        user_agent=request.headers.get("User-Agent"),
+        gpc=request.headers.get("Sec-GPC", "").strip() == "1",
+        address_key=address_key(request.remote_addr or "-", cfg["SECRET_KEY"]),
+    )
+
+
+def _policy() -> RatePolicy:
+    cfg = current_app.config
+    return RatePolicy(
+        cfg["TRACKING_RATE_LIMIT_CHANNEL_PER_MINUTE"], cfg["TRACKING_RATE_LIMIT_ADDRESS_PER_MINUTE"]
+    )
+
+
+def _body() -> bytes:
+    """The request body, refused with 413 past 64 KiB (also without a Content-Length)."""
+    request.max_content_length = MAX_BODY
+    return request.get_data(cache=False)
+
+
+def _cors(response):  # type: ignore[no-untyped-def]
+    """Echo the Origin only when some channel allows it; never ``*``, never credentials."""
+    origin = request.headers.get("Origin")
+    response.headers.add("Vary", "Origin")
+    if origin and origin_allowed_anywhere(origin):
+        response.headers["Access-Control-Allow-Origin"] = origin
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _json(payload: dict[str, Any], status: int = 200):  # type: ignore[no-untyped-def]
+    return _cors(make_response(jsonify(payload), status))
+
+
+def _write(action: Callable[[], dict[str, Any]]):  # type: ignore[no-untyped-def]
+    """Run a writing service and commit before answering (a 200 means durable).
+
+    A uniqueness race (two requests creating the same email at once) is retried: the retry sees
+    the other transaction's row and takes the merge path.
+    """
+    for attempt in range(3):
+        try:
+            payload = action()
+            db.session.commit()
+            return _json(payload)
+        except IntegrityError:
+            db.session.rollback()
+            if attempt == 2:
+                raise
+        except RateLimited as exc:
+            db.session.rollback()
+            response = json_error(429, "too many requests; slow down", "rate_limited")
+            response.headers["Retry-After"] = str(exc.retry_after)
+            return _cors(response)
+    raise AssertionError("unreachable")
+
+
+@bp.errorhandler(TrackingRefused)
+def _refused(exc: TrackingRefused):  # type: ignore[no-untyped-def]
+    db.session.rollback()
+    return _cors(json_error(exc.status, exc.message, exc.code))
+
+
+@bp.errorhandler(OperationalError)
+@bp.errorhandler(InterfaceError)
+def _store_unavailable(_exc: Exception):  # type: ignore[no-untyped-def]
+    db.session.rollback()
+    current_app.logger.warning("tracking store unavailable: %s", _exc)
+    response = json_error(503, "the store is unavailable; retry later", "unavailable")
+    response.headers["Retry-After"] = "5"
+    return _cors(response)
+
+
+@bp.route("/collect", methods=["POST", "OPTIONS"], provide_automatic_options=False)
+def collect_events():
+    """Record a batch of events under the channel's cookie-level and consent rules."""
+    if request.method == "OPTIONS":
+        return _preflight()
+    body, sender = _body(), _sender()
+    return _write(lambda: collect(body, sender, _policy()).as_json())
+
+
+@bp.route("/consent", methods=["GET", "POST", "OPTIONS"], provide_automatic_options=False)
+def consent():
+    """GET: the channel's tracking consent texts; POST: agree or revoke."""
+    if request.method == "OPTIONS":
+        return _preflight()
+    sender = _sender()
+    if request.method == "GET":
+        code = request.args.get("channel", "")
+        return _json(consent_texts(code, request.args.get("lang"), sender))
+    body = _body()
+    return _write(lambda: change_consent(body, sender, _policy()))
+
+
+@bp.get("/consent/status")
+def consent_state():
+    """Whether a contact currently agrees to the channel's tracking consent."""
+    return _json(consent_status(request.args.get("channel", ""), request.args.get("contact")))
+
+
+@bp.get("/click")
+def click():
+    """Redirect a signed email link to its target, logging the click when allowed."""
+    params = {k: request.args.get(k, "") for k in ("u", "c", "ch", "s")}
+    target = record_click(params, current_app.config["SECRET_KEY"])
+    db.session.commit()
+    response = redirect(target, code=302)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@bp.get("/tracker.js")
+def tracker_js():
+    """The browser snippet: plain JavaScript, cacheable, no cookies."""
+    response = send_from_directory(current_app.static_folder, "js/tracker.js", max_age=3600)
+    response.headers["Content-Type"] = "text/javascript; charset=utf-8"
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+def _preflight():  # type: ignore[no-untyped-def]
+    origin = request.headers.get("Origin")
+    if not origin or not origin_allowed_anywhere(origin):
+        return _cors(json_error(403, "origin not allowed", "forbidden"))
+    response = _cors(make_response("", 204))
+    response.headers["Access-Control-Allow-Methods"] = "GET, POST"
+    response.headers["Access-Control-Allow-Headers"] = "Content-Type, Authorization"
+    response.headers["Access-Control-Max-Age"] = "600"
+    return response

@@ -1,0 +1,321 @@
+"""POST /t/v1/collect: the cookie-level and consent rules applied to a batch of events."""
+
+import uuid
+import zlib
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, text, update
+
+from ..domain.cookie_levels import CookieLevel, cookies_to_clear, effective_level, may_track
+from ..domain.events import (
+    CUSTOM_EVENT,
+    IDENTIFYING_EVENTS,
+    CollectError,
+    CollectRequest,
+    Event,
+    Rejection,
+    activity_title,
+    landing_event_id,
+    parse_collect,
+    parse_event,
+    parse_json,
+    parse_utm,
+)
+from ..extensions import db
+from ..groups.freshness import queue_membership_refresh
+from ..models import Activity, ActivityType, Channel, Contact, utcnow
+from ..sql import upsert_insert
+from . import ratelimit
+from .consent_state import has_current_agreement
+from .counters import HitKey, add_hits
+from .guards import find_channel, is_bot, sender_allowed
+from .identity import (
+    apply_fields,
+    contact_by_email,
+    create_contact,
+    identify_contact,
+    resolve_contact,
+)
+
+
+class TrackingRefused(Exception):
+    """A whole-request error with its documented status and code."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+@dataclass(frozen=True)
+class Sender:
+    """What the HTTP layer knows about who sent the request."""
+
+    origin: str | None
+    authorization: str | None
+    user_agent: str | None
+    gpc: bool
+    address_key: str
+
+
+@dataclass
+class CollectResult:
+    """The response body of a collect request."""
+
+    tracked: bool
+    cookie_level: int
+    contact: str | None
+    clear: list[str]
+    results: list[dict[str, str]] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        """The documented response shape."""
+        return {
+            "tracked": self.tracked,
+            "cookie_level": self.cookie_level,
+            "contact": self.contact,
+            "clear": self.clear,
+            "results": self.results,
+        }
+
+
+@dataclass(frozen=True)
+class ActivityTypeInfo:
+    """The columns of an activity type the collector needs."""
+
+    id: int
+    display_name: str
+    enabled: bool
+    is_builtin: bool
+
+
+def load_request(body: bytes) -> CollectRequest:
+    """Parse the body or raise TrackingRefused(400)."""
+    try:
+        return parse_collect(parse_json(body))
+    except CollectError as exc:
+        raise TrackingRefused(400, "bad_request", str(exc)) from None
+
+
+def authorised_channel(code: str, sender: Sender) -> Channel:
+    """The channel the request names, if the sender may use it (404 / 403 otherwise)."""
+    channel = find_channel(code)
+    if channel is None:
+        raise TrackingRefused(404, "not_found", "unknown or disabled channel")
+    if not sender_allowed(channel, sender.origin, sender.authorization):
+        raise TrackingRefused(403, "forbidden", "origin or API key not allowed for this channel")
+    return channel
+
+
+def _activity_types() -> dict[str, ActivityTypeInfo]:
+    rows = db.session.execute(
+        select(
+            ActivityType.code_name,
+            ActivityType.id,
+            ActivityType.display_name,
+            ActivityType.enabled,
+            ActivityType.is_builtin,
+        )
+    )
+    return {r[0]: ActivityTypeInfo(*r[1:]) for r in rows}
+
+
+def _lock_event_ids(ids: list[uuid.UUID]) -> None:
+    """PostgreSQL: serialise concurrent copies of the same events (SQLite already serialises
+    writers with BEGIN IMMEDIATE), so a retry racing its original sees it as a duplicate."""
+    if not ids or db.session.get_bind().dialect.name != "postgresql":
+        return
+    keys = sorted({zlib.crc32(i.bytes) for i in ids})
+    db.session.execute(
+        text("SELECT count(pg_advisory_xact_lock(k)) FROM unnest(CAST(:keys AS bigint[])) AS k"),
+        {"keys": keys},
+    )
+
+
+def _stored_events(ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(Activity.event_id, Activity.contact_id).where(Activity.event_id.in_(ids))
+    )
+    return {r[0]: r[1] for r in rows}
+
+
+class _Batch:
+    """Activity rows waiting to be inserted, with the outcome of each event."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, Any]] = []
+        self.accepted: set[uuid.UUID] = set()
+        self.contacts: set[int] = set()
+
+    def add(self, row: dict[str, Any]) -> None:
+        self.rows.append(row)
+
+    def flush(self) -> None:
+        """Insert pending rows; ids that lost a race to a concurrent copy stay not accepted."""
+        if not self.rows:
+            return
+        stmt = upsert_insert(Activity).on_conflict_do_nothing(index_elements=["event_id"])
+        inserted = db.session.execute(stmt.returning(Activity.event_id), self.rows)
+        self.accepted.update(inserted.scalars())
+        self.contacts.update(r["contact_id"] for r in self.rows)
+        self.rows = []
+
+
+def _row(
+    event: Event,
+    event_id: uuid.UUID,
+    type_info: ActivityTypeInfo,
+    contact_id: int,
+    channel: Channel | None,
+    now: datetime,
+    *,
+    legitimate_interest: bool = False,
+) -> dict[str, Any]:
+    """An activity row; under legitimate interest (R9) only the submitted data is kept."""
+    row: dict[str, Any] = {
+        "event_id": event_id,
+        "contact_id": contact_id,
+        "type_id": type_info.id,
+        "channel_id": None,
+        "title": activity_title(event, type_info.display_name),
+        "value": event.value,
+        "url": None,
+        "referrer": None,
+        "utm_source": None,
+        "utm_medium": None,
+        "utm_campaign": None,
+        "utm_content": None,
+        "data": event.fields or None,
+        "created_at": now,
+    }
+    if not legitimate_interest:
+        row.update(
+            channel_id=channel.id if channel else None, url=event.url, referrer=event.referrer
+        )
+        row.update(parse_utm(event.url))
+    return row
+
+
+def collect(body: bytes, sender: Sender, policy: ratelimit.RatePolicy) -> CollectResult:
+    """Apply R1-R13 to a collect request and store what may be stored; the caller commits."""
+    request = load_request(body)
+    channel = authorised_channel(request.channel, sender)
+    result = record_events(request, channel, sender)
+    ratelimit.hit(policy.limits(channel.code_name, sender.address_key))
+    return result
+
+
+def record_events(request: CollectRequest, channel: Channel, sender: Sender) -> CollectResult:
+    """Apply R1-R13 to the events of an authorised request; the caller commits.
+
+    Also the entry point for a website's own server recording a form submission.
+    """
+    now = utcnow()
+    parsed = [parse_event(raw) for raw in request.events]
+    events = [e for e in parsed if isinstance(e, Event)]
+    all_ids = [e.id for e in events] + [landing_event_id(e.id) for e in events if e.landing]
+    bot = is_bot(sender.user_agent) and channel.type != "headless"
+
+    _lock_event_ids(all_ids)
+    stored = _stored_events(all_ids)
+    contact = resolve_contact(request.contact)
+    agreed = has_current_agreement(contact, channel.tracking_consent_id)
+    level = effective_level(
+        request.cookie_level,
+        CookieLevel(channel.default_cookie_level),
+        has_agreement=agreed,
+        gpc=sender.gpc,
+        honours_gpc=channel.honour_gpc,
+    )
+    tracked = may_track(level) and not bot
+    if tracked and contact is None and stored:
+        # A retry whose first answer was lost: keep the contact the original created.
+        contact = db.session.get(Contact, next(iter(stored.values())))
+
+    types = _activity_types()
+    batch = _Batch()
+    hits: Counter[HitKey] = Counter()
+    outcomes: list[tuple[str | None, str, str | None]] = []  # (id, status, reason)
+    seen: set[uuid.UUID] = set()
+
+    for item in parsed:
+        if isinstance(item, Rejection):
+            outcomes.append((item.id, "rejected", item.reason))
+            continue
+        event_key = str(item.id)
+        if item.id in stored or item.id in seen:
+            outcomes.append((event_key, "duplicate", None))
+            continue
+        seen.add(item.id)
+        info = types.get(item.activity_type)
+        if info is None or (item.type == CUSTOM_EVENT and info.is_builtin):
+            outcomes.append((event_key, "rejected", "unknown_type"))
+            continue
+        if bot:
+            outcomes.append((event_key, "dropped", "bot"))
+            continue
+        if not info.enabled:
+            outcomes.append((event_key, "dropped", "type_disabled"))
+            continue
+        if tracked or channel.count_untracked:
+            hits[
+                HitKey(
+                    channel.id,
+                    now.date(),
+                    item.activity_type,
+                    request.cookie_level,
+                    agreed,
+                    sender.gpc,
+                    tracked,
+                )
+            ] += 1
+        if not tracked:
+            if item.type == "bizformsubmit" and item.email:
+                batch.flush()
+                target = contact_by_email(item.email) or create_contact(email=item.email)
+                apply_fields(target, item.fields)
+                batch.add(_row(item, item.id, info, target.id, None, now, legitimate_interest=True))
+                outcomes.append((event_key, "pending", None))
+            else:
+                outcomes.append((event_key, "dropped", "below_visitor"))
+            continue
+        if contact is None:
+            contact = create_contact()
+        target = contact
+        if item.type in IDENTIFYING_EVENTS and item.fields:
+            batch.flush()  # rows already built name contacts a merge may remove
+            target, contact = identify_contact(contact, item.fields)
+        batch.add(_row(item, item.id, info, target.id, channel, now))
+        landing = types.get("landingpage")
+        landing_id = landing_event_id(item.id)
+        if item.landing and landing and landing.enabled and landing_id not in stored:
+            batch.add(_row(item, landing_id, landing, target.id, channel, now))
+        outcomes.append((event_key, "pending", None))
+    batch.flush()
+
+    if batch.contacts:
+        db.session.execute(
+            update(Contact).where(Contact.id.in_(batch.contacts)).values(last_activity_at=now)
+        )
+        queue_membership_refresh(batch.contacts)
+    add_hits(hits)
+
+    results = []
+    for event_id, status, reason in outcomes:
+        if status == "pending":
+            status = "accepted" if uuid.UUID(event_id) in batch.accepted else "duplicate"
+        result = {"id": event_id, "status": status}
+        if reason:
+            result["reason"] = reason
+        results.append(result)
+    return CollectResult(
+        tracked=tracked,
+        cookie_level=int(level),
+        contact=str(contact.guid) if tracked and contact is not None else None,
+        clear=cookies_to_clear(level) if not tracked else [],
+        results=results,
+    )

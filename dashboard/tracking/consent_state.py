@@ -1,0 +1,34 @@
+"""Agreement state (R14) and the agree / revoke log (R4, R5, R15)."""
+
+from sqlalchemy import delete, select
+
+from ..extensions import db
+from ..models import Activity, AgreementAction, Consent, ConsentAgreement, Contact
+
+
+def has_current_agreement(contact: Contact | None, consent_id: int | None) -> bool:
+    """R14: the contact's newest row for the consent is an agree."""
+    if contact is None or consent_id is None:
+        return False
+    newest = db.session.scalar(
+        select(ConsentAgreement.action)
+        .where(ConsentAgreement.contact_id == contact.id, ConsentAgreement.consent_id == consent_id)
+        .order_by(ConsentAgreement.id.desc())
+        .limit(1)
+    )
+    return newest == AgreementAction.AGREE
+
+
+def record_agreement(contact: Contact, consent: Consent, action: AgreementAction) -> None:
+    """Append an agree or revoke row with the consent's current text hash."""
+    db.session.add(
+        ConsentAgreement(
+            contact_id=contact.id, consent_id=consent.id, action=action, text_hash=consent.text_hash
+        )
+    )
+
+
+def erase_activities(contact: Contact) -> None:
+    """Delete the contact's activities (the channel's "erase on revoke" switch, R5)."""
+    db.session.execute(delete(Activity).where(Activity.contact_id == contact.id))
+    contact.last_activity_at = None

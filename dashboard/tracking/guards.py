@@ -1,0 +1,96 @@
+"""Who may send to a channel: origins (CORS), headless bearer keys, bots."""
+
+import hashlib
+from functools import cache
+
+from crawlerdetect import CrawlerDetect
+from sqlalchemy import exists, select
+
+from ..extensions import db
+from ..models import Channel, ChannelApiKey, ChannelOrigin, ChannelType
+
+
+def find_channel(code_name: str) -> Channel | None:
+    """The enabled channel with this code name (read fresh: level changes apply at once)."""
+    return db.session.scalar(
+        select(Channel).where(Channel.code_name == code_name, Channel.enabled.is_(True))
+    )
+
+
+def origin_allowed(channel: Channel, origin: str | None) -> bool:
+    """Whether ``origin`` is one of the website channel's allowed origins."""
+    if not origin:
+        return False
+    return bool(
+        db.session.scalar(
+            select(
+                exists().where(
+                    ChannelOrigin.channel_id == channel.id,
+                    ChannelOrigin.origin == origin.lower().rstrip("/"),
+                )
+            )
+        )
+    )
+
+
+def origin_allowed_anywhere(origin: str | None) -> bool:
+    """Whether ``origin`` is allowed by any enabled website channel (CORS preflight)."""
+    if not origin:
+        return False
+    return bool(
+        db.session.scalar(
+            select(
+                exists()
+                .where(ChannelOrigin.origin == origin.lower().rstrip("/"))
+                .where(ChannelOrigin.channel_id == Channel.id, Channel.enabled.is_(True))
+            )
+        )
+    )
+
+
+def hash_api_key(key: str) -> str:
+    """SHA-256 hex of a headless API key (keys are random, so a plain hash suffices)."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def bearer_allowed(channel: Channel, authorization: str | None) -> bool:
+    """Whether the ``Authorization: Bearer <key>`` header holds a live key of this channel."""
+    if not authorization or not authorization.startswith("Bearer "):
+        return False
+    key = authorization[len("Bearer ") :].strip()
+    if not key or len(key) > 200:
+        return False
+    return bool(
+        db.session.scalar(
+            select(
+                exists().where(
+                    ChannelApiKey.channel_id == channel.id,
+                    ChannelApiKey.key_hash == hash_api_key(key),
+                    ChannelApiKey.revoked_at.is_(None),
+                )
+            )
+        )
+    )
+
+
+def sender_allowed(channel: Channel, origin: str | None, authorization: str | None) -> bool:
+    """Website channels check the Origin; headless channels the bearer key; email channels
+    take no collect requests (their activities come from signed links)."""
+    if channel.type == ChannelType.WEBSITE:
+        return origin_allowed(channel, origin)
+    if channel.type == ChannelType.HEADLESS:
+        return bearer_allowed(channel, authorization)
+    return False
+
+
+@cache
+def _detector() -> CrawlerDetect:
+    return CrawlerDetect()
+
+
+def is_bot(user_agent: str | None) -> bool:
+    """Crawlers, spiders and headless browsers by user agent (a maintained pattern list);
+    a browser always sends a user agent, so an empty one counts as a bot."""
+    if not user_agent:
+        return True
+    return bool(_detector().isCrawler(user_agent[:1000]))

@@ -1,0 +1,135 @@
+"""Contacts on the live site: resolve by GUID (R7), identify by email (R8), merge (R10)."""
+
+import uuid
+from datetime import date
+
+from sqlalchemy import delete, func, or_, select, update
+
+from ..domain.contacts import Identification, identify, merged_fields
+from ..domain.events import CONTACT_FIELDS
+from ..extensions import db
+from ..models import (
+    Activity,
+    ConsentAgreement,
+    Contact,
+    ContactAlias,
+    ContactGroupMember,
+    utcnow,
+)
+from ..sql import upsert_insert
+
+MERGED_FIELDS = tuple(CONTACT_FIELDS)
+
+
+def resolve_contact(guid: uuid.UUID | None) -> Contact | None:
+    """The contact a GUID names, following merged-away GUIDs to their survivor (R10)."""
+    if guid is None:
+        return None
+    aliased = select(ContactAlias.contact_id).where(ContactAlias.guid == guid)
+    return db.session.scalar(
+        select(Contact).where(or_(Contact.guid == guid, Contact.id.in_(aliased))).limit(1)
+    )
+
+
+def create_contact(**fields: object) -> Contact:
+    """Create a new contact (anonymous unless an email is given) and flush it."""
+    contact = Contact(**fields)
+    db.session.add(contact)
+    db.session.flush()
+    return contact
+
+
+def contact_by_email(email: str) -> Contact | None:
+    """The contact holding this (normalised) email."""
+    return db.session.scalar(select(Contact).where(Contact.email == email))
+
+
+def apply_fields(contact: Contact, fields: dict[str, str]) -> None:
+    """Write submitted fields to ``contact``; the email is set only when it has none (R8)."""
+    for name, value in fields.items():
+        if name == "email":
+            if contact.email is None:
+                contact.email = value
+            continue
+        if name == "birthday":
+            contact.birthday = date.fromisoformat(value)
+            continue
+        setattr(contact, name, value)
+
+
+def identify_contact(current: Contact, fields: dict[str, str]) -> tuple[Contact, Contact]:
+    """Apply R8 for submitted ``fields``; return (contact the data goes to, browser's contact).
+
+    The browser's contact changes only by a merge, when it becomes the survivor.
+    """
+    email = fields.get("email")
+    owner = contact_by_email(email) if email and current.email != email else None
+    decision = identify(current.email, email, owner is not None)
+    if decision is Identification.MERGE and owner is not None:
+        survivor = merge_contacts(survivor=owner, child=current)
+        apply_fields(survivor, fields)
+        return survivor, survivor
+    if decision is Identification.ROUTE:
+        target = owner or create_contact(email=email)
+        apply_fields(target, fields)
+        return target, current
+    apply_fields(current, fields)  # NONE, SAME, SET_EMAIL
+    db.session.flush()
+    return current, current
+
+
+def merge_contacts(*, survivor: Contact, child: Contact) -> Contact:
+    """Merge ``child`` into ``survivor`` (R10), set-based; the child's GUID keeps resolving."""
+    values = merged_fields(
+        {f: getattr(survivor, f) for f in MERGED_FIELDS},
+        {f: getattr(child, f) for f in MERGED_FIELDS},
+        MERGED_FIELDS,
+    )
+    child_id, child_guid = child.id, child.guid
+    last = max((t for t in (survivor.last_activity_at, child.last_activity_at) if t), default=None)
+    db.session.execute(
+        update(Activity).where(Activity.contact_id == child_id).values(contact_id=survivor.id)
+    )
+    db.session.execute(
+        update(ConsentAgreement)
+        .where(ConsentAgreement.contact_id == child_id)
+        .values(contact_id=survivor.id)
+    )
+    _move_memberships(child_id, survivor.id)
+    db.session.execute(
+        update(ContactAlias)
+        .where(ContactAlias.contact_id == child_id)
+        .values(contact_id=survivor.id)
+    )
+    db.session.delete(child)
+    db.session.flush()
+    db.session.add(ContactAlias(guid=child_guid, contact_id=survivor.id))
+    for name, value in values.items():
+        setattr(survivor, name, value)
+    survivor.last_activity_at = last
+    survivor.updated_at = utcnow()
+    db.session.flush()
+    return survivor
+
+
+def _move_memberships(child_id: int, survivor_id: int) -> None:
+    member = ContactGroupMember
+    moved = select(
+        member.group_id,
+        func.cast(survivor_id, db.Integer),
+        member.by_condition,
+        member.manual,
+        member.added_at,
+    ).where(member.contact_id == child_id)
+    stmt = upsert_insert(member).from_select(
+        ["group_id", "contact_id", "by_condition", "manual", "added_at"], moved
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["group_id", "contact_id"],
+        set_={
+            "manual": member.manual | stmt.excluded.manual,
+            "by_condition": member.by_condition | stmt.excluded.by_condition,
+        },
+    )
+    db.session.execute(stmt)
+    db.session.execute(delete(member).where(member.contact_id == child_id))

@@ -1,0 +1,75 @@
+"""Fixed-window rate limits counted in the database, so they hold across worker processes."""
+
+import hashlib
+import hmac
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import delete
+
+from ..extensions import db
+from ..models import RateLimitWindow
+from ..sql import upsert_insert
+
+
+class RateLimited(Exception):
+    """A limit was exceeded; retry after ``retry_after`` seconds."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"rate limited, retry after {retry_after}s")
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class Limit:
+    """At most ``per_minute`` requests for ``key`` in a one-minute window."""
+
+    key: str
+    per_minute: int
+
+
+@dataclass(frozen=True)
+class RatePolicy:
+    """Requests per minute allowed per channel and per client address."""
+
+    per_channel: int
+    per_address: int
+
+    def limits(self, channel_code: str, address_key: str) -> list[Limit]:
+        """The two limits a request to ``channel_code`` from that address counts against."""
+        return [
+            Limit("channel:" + channel_code, self.per_channel),
+            Limit(address_key, self.per_address),
+        ]
+
+
+def address_key(address: str, secret: str) -> str:
+    """A keyed hash of a client address: limits work without storing the address."""
+    digest = hmac.new(secret.encode(), address.encode(), hashlib.sha256).hexdigest()
+    return "addr:" + digest[:40]
+
+
+def hit(limits: list[Limit], now: float | None = None) -> None:
+    """Count one request against every limit in the current transaction; raise RateLimited
+    when any is exceeded. Call it last before commit: on PostgreSQL the counter row stays
+    locked until the transaction ends."""
+    now = time.time() if now is None else now
+    window = int(now // 60)
+    retry_after = 60 - int(now % 60)
+    exceeded = False
+    for limit in limits:
+        stmt = (
+            upsert_insert(RateLimitWindow)
+            .values(key=limit.key, window=window, hits=1)
+            .on_conflict_do_update(
+                index_elements=["key", "window"], set_={"hits": RateLimitWindow.hits + 1}
+            )
+            .returning(RateLimitWindow.hits)
+        )
+        hits = db.session.execute(stmt).scalar_one()
+        if hits == 1 and limit.key.startswith("channel:"):
+            # Once a minute per channel: drop windows that can no longer matter.
+            db.session.execute(delete(RateLimitWindow).where(RateLimitWindow.window < window - 1))
+        exceeded = exceeded or hits > limit.per_minute
+    if exceeded:
+        raise RateLimited(retry_after)
