@@ -20,7 +20,8 @@ def sign_click(params: Mapping[str, str], secret: str) -> str:
 
 def verify_click(params: Mapping[str, str], signature: str, secret: str) -> bool:
     """Return whether ``signature`` is the signature of ``params`` (constant-time compare)."""
-    return hmac.compare_digest(sign_click(params, secret), signature or "")
+    expected = sign_click(params, secret).encode()
+    return hmac.compare_digest(expected, (signature or "").encode("utf-8", "replace"))
 
 
 def click_query(url: str, contact_guid: str, channel_code: str, secret: str) -> str:
