@@ -43,7 +43,7 @@
     (r.clear || []).forEach(dropCookie);
     var c = claimed();
     if (explicit || (c !== null && c !== r.cookie_level)) choose(r.cookie_level);
-    if (r.tracked && r.contact) setCookie("CurrentContact", r.contact, YEAR);
+    if (r.contact) setCookie("CurrentContact", r.contact, YEAR);  // only sent when tracked
   }
 
   function body(events) {

@@ -1,0 +1,98 @@
+"""Browser tests: Debian's Chromium driven by Playwright against a live gunicorn server.
+
+Chromium cannot be downloaded here, so Playwright launches ``/usr/bin/chromium``. Without it
+the tests skip locally and fail in CI (``CI=true``), where ``.ci/run`` installs it.
+"""
+
+import functools
+import http.server
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.live_server import free_port, gunicorn
+from tests.tracking_helpers import BROWSER_UA
+
+CHROMIUM = os.environ.get("DASHBOARD_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+
+@pytest.fixture(scope="session")
+def playwright_browser():
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing: .ci/run must install Debian's chromium")
+        pytest.skip(f"{CHROMIUM} not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def browser_context(playwright_browser):
+    # A regular desktop user agent: the tracker drops HeadlessChrome as a bot, as it should.
+    context = playwright_browser.new_context(
+        user_agent=BROWSER_UA, viewport={"width": 1280, "height": 900}
+    )
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(browser_context):
+    page = browser_context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield page
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+@pytest.fixture
+def live_server(app, tmp_path) -> Iterator[str]:
+    """The dashboard under gunicorn (2 workers) over the test database."""
+    with gunicorn(
+        app.config["DATABASE_URL"],
+        str(tmp_path),
+        workers=2,
+        TRACKING_RATE_LIMIT_ADDRESS_PER_MINUTE="100000",
+    ) as base:
+        yield base
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *_args) -> None:
+        pass
+
+
+@pytest.fixture
+def other_origin(tmp_path) -> Iterator[tuple[str, Path]]:
+    """A static web server on another origin (``localhost`` rather than ``127.0.0.1``, so even
+    cookies are separate); yields its base URL and the folder it serves."""
+    root = tmp_path / "site"
+    root.mkdir()
+    port = free_port()
+    handler = functools.partial(_QuietHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://localhost:{port}", root
+    finally:
+        server.shutdown()
+        server.server_close()
