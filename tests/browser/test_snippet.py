@@ -12,7 +12,8 @@ from tests import factories
 pytestmark = pytest.mark.browser
 
 PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>
-<script async src="{dashboard}/t/v1/tracker.js" data-channel="partner-site" data-banner="true"></script>
+<script async src="{dashboard}/t/v1/tracker.js" data-channel="partner-site"
+        data-banner="true"></script>
 </head><body><h1>{title}</h1><a href="{next}">next</a></body></html>"""
 
 
