@@ -5,6 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 WORKERS ?= 3
+THREADS ?= 8
 
 .PHONY: run test lint format install bench-seed clean
 
@@ -27,7 +28,7 @@ instance/config.py:
 run: install instance/config.py
 	$(BIN)/flask --app dashboard setup
 	@echo "Dashboard: http://$(HOST):$(PORT)/   Demo website: http://$(HOST):$(PORT)/demo/"
-	$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app
+	$(BIN)/gunicorn --workers $(WORKERS) --worker-class gthread --threads $(THREADS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app
 
 # The whole test suite (SQLite by default; set DASHBOARD_TEST_DATABASE_URL for PostgreSQL).
 test: install

@@ -38,3 +38,6 @@ MAX_CONTENT_LENGTH = 16 * 1024 * 1024  # dashboard uploads (CSV import); the tra
 # Tracking API rate limits (requests per minute), counted in the database across processes.
 TRACKING_RATE_LIMIT_CHANNEL_PER_MINUTE = 30000
 TRACKING_RATE_LIMIT_ADDRESS_PER_MINUTE = 1200
+# Group commit: a writer thread per process shares one transaction among concurrent tracking
+# requests (see dashboard/tracking/writer.py). Pair it with threaded workers (gunicorn gthread).
+TRACKING_GROUP_COMMIT = True

@@ -45,6 +45,9 @@ def _test_config(database_url: str) -> dict:
         "SECRET_KEY": "test-secret",
         "DATABASE_URL": database_url,
         "WTF_CSRF_ENABLED": False,
+        # Requests commit in their own transaction here; tests/test_tracking_writer.py and the
+        # live-server tests cover the group-commit writer.
+        "TRACKING_GROUP_COMMIT": False,
         "SERVER_NAME": None,
     }
 

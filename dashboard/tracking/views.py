@@ -14,6 +14,7 @@ from .collect import Sender, TrackingRefused, collect
 from .consent_api import change_consent, consent_status, consent_texts
 from .guards import origin_allowed_anywhere
 from .ratelimit import RateLimited, RatePolicy, address_key
+from .writer import run_write
 
 MAX_BODY = 64 * 1024
 
@@ -57,22 +58,18 @@ def _json(payload: dict[str, Any], status: int = 200):  # type: ignore[no-untype
 
 
 def _write(action: Callable[[], dict[str, Any]]):  # type: ignore[no-untyped-def]
-    """Run a writing service and commit before answering (a 200 means durable).
+    """Run a writing service and answer once it is committed (a 200 means durable).
 
     A uniqueness race (two requests creating the same email at once) is retried: the retry sees
     the other transaction's row and takes the merge path.
     """
     for attempt in range(3):
         try:
-            payload = action()
-            db.session.commit()
-            return _json(payload)
+            return _json(run_write(action))
         except IntegrityError:
-            db.session.rollback()
             if attempt == 2:
                 raise
         except RateLimited as exc:
-            db.session.rollback()
             response = json_error(429, "too many requests; slow down", "rate_limited")
             response.headers["Retry-After"] = str(exc.retry_after)
             return _cors(response)

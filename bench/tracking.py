@@ -1,0 +1,260 @@
+"""Tracking API throughput under its production server, against a bare Flask endpoint.
+
+Runs, in one process tree on loopback:
+  * the app under gunicorn (WORKERS sync workers) over a fresh database (SQLite by default, or
+    --database-url for an empty PostgreSQL database), one website channel at level All;
+  * a bare Flask app under the same gunicorn settings whose endpoint parses the same JSON and
+    answers the same status (the baseline: HTTP + WSGI + JSON cost without any tracking);
+and drives each with the same load generator (CLIENTS processes, new connection per request as
+a browser beacon would). Prints requests/s, events/s and p50/p99 latency, checks that every
+accepted event is stored exactly once, and prints the ratios last:
+  single-event throughput / bare throughput      (goal >= 0.8)
+  10-event events/s / single-event events/s      (goal >= 5)
+
+    python bench/tracking.py [--seconds 10] [--workers 4] [--clients 8] [--database-url URL]
+"""
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.live_server import free_port  # noqa: E402
+
+UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0"
+ORIGIN = "http://localhost:5000"
+
+BARE_APP = """
+import json
+from flask import Flask, request, jsonify
+app = Flask(__name__)
+
+@app.post("/t/v1/collect")
+def collect():
+    data = json.loads(request.get_data())
+    results = [{"id": e.get("id"), "status": "accepted"} for e in data.get("events", [])]
+    return jsonify(tracked=True, cookie_level=1000, contact=None, clear=[], results=results)
+"""
+
+
+def _start(args: list[str], env: dict, cwd: Path, port: int) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        args,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)
+        except urllib.error.HTTPError:
+            return proc  # 404 means it is up
+        except OSError:
+            time.sleep(0.2)
+            continue
+        return proc
+    proc.kill()
+    raise RuntimeError("server did not start")
+
+
+def _body(events: int) -> bytes:
+    batch = [
+        {
+            "id": str(uuid.uuid4()),
+            "type": "pagevisit",
+            "url": "http://localhost:5000/demo/pricing",
+            "title": "Pricing",
+        }
+        for _ in range(events)
+    ]
+    return json.dumps(
+        {"channel": "bench-site", "contact": None, "cookie_level": None, "events": batch}
+    ).encode()
+
+
+def _client(url: str, events: int, seconds: float, out: mp.Queue) -> None:
+    latencies, accepted, errors = [], [], 0
+    stop = time.monotonic() + seconds
+    while time.monotonic() < stop:
+        request = urllib.request.Request(
+            url,
+            data=_body(events),
+            method="POST",
+            headers={
+                "Content-Type": "text/plain",
+                "Origin": ORIGIN,
+                "User-Agent": UA,
+            },
+        )
+        started = time.perf_counter()
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+                payload = json.loads(response.read())
+        except OSError:
+            errors += 1
+            continue
+        latencies.append(time.perf_counter() - started)
+        accepted.extend(r["id"] for r in payload["results"] if r["status"] == "accepted")
+    out.put((latencies, accepted, errors))
+
+
+def _load(url: str, events: int, seconds: float, clients: int) -> dict:
+    out: mp.Queue = mp.Queue()
+    procs = [mp.Process(target=_client, args=(url, events, seconds, out)) for _ in range(clients)]
+    for p in procs:
+        p.start()
+    results = [out.get() for _ in procs]
+    for p in procs:
+        p.join()
+    latencies = sorted(x for r in results for x in r[0])
+    accepted = [x for r in results for x in r[1]]
+    requests = len(latencies)
+    return {
+        "requests_per_s": requests / seconds,
+        "events_per_s": requests * events / seconds,
+        "p50_ms": 1000 * statistics.median(latencies) if latencies else float("nan"),
+        "p99_ms": 1000 * latencies[int(0.99 * (len(latencies) - 1))] if latencies else float("nan"),
+        "errors": sum(r[2] for r in results),
+        "accepted": accepted,
+    }
+
+
+def _prepare_database(url: str, instance: str) -> None:
+    from flask_migrate import upgrade
+
+    from dashboard import create_app
+    from dashboard.database import write_intent
+    from dashboard.extensions import db
+    from dashboard.models import Channel, ChannelOrigin, ChannelType
+
+    app = create_app(
+        {"SECRET_KEY": "bench", "DATABASE_URL": url, "TESTING": True}, instance_path=instance
+    )
+    with app.app_context(), write_intent():
+        upgrade()
+        channel = Channel(
+            code_name="bench-site",
+            display_name="Bench",
+            type=ChannelType.WEBSITE,
+            default_cookie_level=1000,
+        )
+        channel.origins = [ChannelOrigin(origin=ORIGIN)]
+        db.session.add(channel)
+        db.session.commit()
+        db.engine.dispose()
+
+
+def _stored(url: str, instance: str, ids: list[str]) -> tuple[int, int]:
+    from sqlalchemy import func, select
+
+    from dashboard import create_app
+    from dashboard.extensions import db
+    from dashboard.models import Activity
+
+    app = create_app(
+        {"SECRET_KEY": "bench", "DATABASE_URL": url, "TESTING": True}, instance_path=instance
+    )
+    with app.app_context():
+        total = db.session.scalar(select(func.count()).select_from(Activity))
+        distinct = db.session.scalar(select(func.count(func.distinct(Activity.event_id))))
+        db.engine.dispose()
+    return total, distinct
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument(
+        "--threads", type=int, default=8, help="gunicorn gthread threads per worker"
+    )
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--database-url", default="")
+    args = parser.parse_args()
+
+    tmp = tempfile.mkdtemp(prefix="bench-tracking-")
+    url = args.database_url or f"sqlite:///{tmp}/bench.sqlite"
+    _prepare_database(url, tmp)
+    Path(tmp, "bare.py").write_text(BARE_APP)
+    gunicorn = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--workers",
+        str(args.workers),
+        "--worker-class",
+        "gthread",
+        "--threads",
+        str(args.threads),
+    ]
+    env = {
+        **os.environ,
+        "DASHBOARD_DATABASE_URL": url,
+        "DASHBOARD_SECRET_KEY": "bench",
+        "DASHBOARD_INSTANCE_PATH": tmp,
+        "DASHBOARD_TRACKING_RATE_LIMIT_ADDRESS_PER_MINUTE": "100000000",
+        "DASHBOARD_TRACKING_RATE_LIMIT_CHANNEL_PER_MINUTE": "100000000",
+    }
+
+    bare_port, app_port = free_port(), free_port()
+    bare = _start(
+        [*gunicorn, "--bind", f"127.0.0.1:{bare_port}", "bare:app"], env, Path(tmp), bare_port
+    )
+    try:
+        baseline = _load(
+            f"http://127.0.0.1:{bare_port}/t/v1/collect", 1, args.seconds, args.clients
+        )
+    finally:
+        bare.terminate()
+        bare.wait()
+    server = _start([*gunicorn, "--bind", f"127.0.0.1:{app_port}", "wsgi:app"], env, ROOT, app_port)
+    try:
+        single = _load(f"http://127.0.0.1:{app_port}/t/v1/collect", 1, args.seconds, args.clients)
+        batch = _load(f"http://127.0.0.1:{app_port}/t/v1/collect", 10, args.seconds, args.clients)
+    finally:
+        server.terminate()
+        server.wait()
+
+    accepted = single["accepted"] + batch["accepted"]
+    total, distinct = _stored(url, tmp, accepted)
+    engine = "postgresql" if url.startswith("postgres") else "sqlite"
+    print(
+        f"engine={engine} workers={args.workers} threads={args.threads} clients={args.clients} "
+        f"seconds={args.seconds}"
+    )
+    for name, r in (
+        ("bare endpoint", baseline),
+        ("tracking, 1 event", single),
+        ("tracking, 10 events", batch),
+    ):
+        print(
+            f"{name:22s} {r['requests_per_s']:8.0f} req/s {r['events_per_s']:9.0f} events/s "
+            f"p50 {r['p50_ms']:6.1f} ms  p99 {r['p99_ms']:6.1f} ms  errors {r['errors']}"
+        )
+    print(
+        f"durability: {len(accepted)} accepted, {total} stored, {distinct} distinct event ids "
+        f"-> {'OK' if total == distinct == len(accepted) else 'MISMATCH'}"
+    )
+    single_ratio = single["requests_per_s"] / baseline["requests_per_s"]
+    batch_ratio = batch["events_per_s"] / single["events_per_s"]
+    print(f"ratio single/bare throughput:        {single_ratio:.2f} (goal >= 0.8)")
+    print(f"ratio 10-event/single events per s:  {batch_ratio:.2f} (goal >= 5)")
+
+
+if __name__ == "__main__":
+    main()

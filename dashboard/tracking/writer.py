@@ -1,0 +1,121 @@
+"""Group commit for the tracking API: many requests' writes, one transaction, one commit.
+
+A SQLite commit in rollback-journal mode costs several fsyncs (about 20 ms on the machines we
+measured), and SQLite admits one writer at a time, so one commit per request caps the API at a
+few dozen requests per second. Here the request threads of a worker process hand their unit of
+work to one writer thread, which runs every unit that is waiting in a single transaction, each
+inside a SAVEPOINT so one failing unit cannot spoil the others, commits once, and only then
+answers each request: a 200 still means the events are durable. With gunicorn's threaded
+workers many requests share each commit. PostgreSQL benefits the same way (fewer WAL flushes).
+"""
+
+import logging
+import os
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
+
+from flask import Flask, current_app
+
+from ..database import write_intent
+from ..extensions import db
+
+log = logging.getLogger(__name__)
+
+
+class GroupCommitWriter:
+    """One writer thread per process that batches units of work into shared commits."""
+
+    def __init__(self, app: Flask, *, max_batch: int = 64, idle_seconds: float = 30.0) -> None:
+        self.app = app
+        self.max_batch = max_batch
+        self.idle_seconds = idle_seconds
+        self._queue: queue.Queue[tuple[Callable[[], Any], Future]] = queue.Queue()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._pid = os.getpid()
+
+    def submit(self, unit: Callable[[], Any], timeout: float = 60.0) -> Any:
+        """Run ``unit`` in the next shared transaction; return its result once committed."""
+        future: Future = Future()
+        self._queue.put((unit, future))
+        self._ensure_thread()
+        return future.result(timeout=timeout)
+
+    def _ensure_thread(self) -> None:
+        with self._lock:
+            if self._pid != os.getpid():  # forked: the parent's thread did not come along
+                self._pid, self._thread = os.getpid(), None
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="tracking-writer", daemon=True
+                )
+                self._thread.start()
+
+    def _next_batch(self) -> list[tuple[Callable[[], Any], Future]]:
+        batch = [self._queue.get(timeout=self.idle_seconds)]
+        while len(batch) < self.max_batch:
+            try:
+                batch.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        return batch
+
+    def _run(self) -> None:
+        while True:
+            try:
+                batch = self._next_batch()
+            except queue.Empty:
+                with self._lock:
+                    if self._queue.empty():  # idle: let the thread end; submit() restarts it
+                        self._thread = None
+                        return
+                continue
+            with self.app.app_context():
+                self._commit(batch)
+
+    def _commit(self, batch: list[tuple[Callable[[], Any], Future]]) -> None:
+        outcomes: list[tuple[Future, bool, Any]] = []
+        try:
+            with write_intent():
+                for unit, future in batch:
+                    savepoint = db.session.begin_nested()
+                    try:
+                        result = unit()
+                        savepoint.commit()
+                        outcomes.append((future, True, result))
+                    except Exception as exc:  # the unit's own error goes back to its request
+                        savepoint.rollback()
+                        outcomes.append((future, False, exc))
+                db.session.commit()
+        except Exception as exc:  # the commit itself failed: no unit is durable
+            log.warning("group commit of %d units failed: %s", len(batch), exc)
+            db.session.rollback()
+            outcomes = [(future, False, exc) for _unit, future in batch]
+        finally:
+            db.session.remove()
+        for future, ok, value in outcomes:
+            if ok:
+                future.set_result(value)
+            else:
+                future.set_exception(value)
+
+
+def run_write(unit: Callable[[], Any]) -> Any:
+    """Run a tracking write unit durably: through the group-commit writer when enabled,
+    otherwise in the request's own transaction."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if not app.config.get("TRACKING_GROUP_COMMIT"):
+        try:
+            result = unit()
+            db.session.commit()
+            return result
+        except Exception:
+            db.session.rollback()
+            raise
+    writer = app.extensions.get("tracking_writer")
+    if writer is None:
+        writer = app.extensions.setdefault("tracking_writer", GroupCommitWriter(app))
+    return writer.submit(unit)

@@ -1,0 +1,80 @@
+"""The group-commit writer: shared commits, isolated failures, nothing half-written."""
+
+import threading
+
+import pytest
+from sqlalchemy import func, select
+
+from dashboard.extensions import db
+from dashboard.models import Setting
+from dashboard.tracking.writer import GroupCommitWriter
+
+
+def _count() -> int:
+    try:
+        return db.session.scalar(select(func.count()).select_from(Setting))
+    finally:
+        db.session.rollback()
+
+
+def test_units_commit_and_return_their_results(app):
+    writer = GroupCommitWriter(app, idle_seconds=0.5)
+
+    def unit(i: int):
+        return lambda: (db.session.add(Setting(key=f"k{i}", value=i)), i)[1]
+
+    results: list[int] = []
+    threads = [
+        threading.Thread(target=lambda i=i: results.append(writer.submit(unit(i))))
+        for i in range(20)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == list(range(20))
+    assert _count() == 20
+
+
+def test_a_failing_unit_rolls_back_alone(app):
+    writer = GroupCommitWriter(app, idle_seconds=0.5)
+
+    def bad():
+        db.session.add(Setting(key="half-written", value=1))
+        db.session.flush()
+        raise ValueError("refused")
+
+    with pytest.raises(ValueError, match="refused"):
+        writer.submit(bad)
+    assert writer.submit(lambda: db.session.add(Setting(key="ok", value=1))) is None
+    assert db.session.scalars(select(Setting.key)).all() == ["ok"]
+    db.session.rollback()
+
+
+def test_integrity_errors_reach_the_caller(app):
+    from sqlalchemy.exc import IntegrityError
+
+    writer = GroupCommitWriter(app, idle_seconds=0.5)
+    writer.submit(lambda: db.session.add(Setting(key="dup", value=1)))
+
+    def duplicate():
+        db.session.add(Setting(key="dup", value=2))
+        db.session.flush()
+
+    with pytest.raises(IntegrityError):
+        writer.submit(duplicate)
+    assert _count() == 1
+
+
+def test_tracking_requests_through_the_writer(app, client):
+    from tests import factories
+    from tests.tracking_helpers import activities, collect, event
+
+    app.config["TRACKING_GROUP_COMMIT"] = True
+    factories.channel("shop-site", level=1000)
+    response = collect(client, "shop-site", events=[event(), event()])
+    assert response.status_code == 200
+    assert [r["status"] for r in response.get_json()["results"]] == ["accepted", "accepted"]
+    assert activities() == 2
+    refused = collect(client, "nope")
+    assert refused.status_code == 404
