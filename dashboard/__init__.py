@@ -84,6 +84,9 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from .urls import BoundedIntConverter
+
+    app.url_map.converters["int"] = BoundedIntConverter
     from .analytics import bp as analytics_bp
     from .audit import bp as audit_bp
     from .auth import bp as auth_bp

@@ -103,8 +103,8 @@ def agreement(contact_row: Contact, consent_row: Consent, action: str = "agree")
 
 def api_key(channel_row: Channel, key: str = "test-key-0123456789") -> str:
     """Give a headless channel a live API key; return the plain key."""
+    from dashboard.domain.apikeys import hash_api_key
     from dashboard.models import ChannelApiKey
-    from dashboard.tracking.guards import hash_api_key
 
     db.session.add(
         ChannelApiKey(

@@ -144,3 +144,8 @@ def test_hsts_only_over_https(client):
     assert "Strict-Transport-Security" not in client.get("/auth/login").headers
     secure = client.get("/auth/login", base_url="https://localhost")
     assert secure.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_huge_ids_in_urls_are_404_not_500(client, login_as):
+    login_as("admin")
+    assert client.get("/users/99999999999999999999999/edit").status_code == 404

@@ -1,11 +1,11 @@
 """Who may send to a channel: origins (CORS), headless bearer keys, bots."""
 
-import hashlib
 from functools import cache
 
 from crawlerdetect import CrawlerDetect
 from sqlalchemy import exists, select
 
+from ..domain.apikeys import hash_api_key
 from ..extensions import db
 from ..models import Channel, ChannelApiKey, ChannelOrigin, ChannelType
 
@@ -46,11 +46,6 @@ def origin_allowed_anywhere(origin: str | None) -> bool:
             )
         )
     )
-
-
-def hash_api_key(key: str) -> str:
-    """SHA-256 hex of a headless API key (keys are random, so a plain hash suffices)."""
-    return hashlib.sha256(key.encode()).hexdigest()
 
 
 def bearer_allowed(channel: Channel, authorization: str | None) -> bool:
