@@ -1,4 +1,4 @@
-"""Consent text versions (domain.md section 6): the hash that identifies what a visitor was shown."""
+"""Consent text versions (domain.md section 6): the hash identifying what a visitor was shown."""
 
 import hashlib
 import json
