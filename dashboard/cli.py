@@ -15,7 +15,15 @@ from .models import Contact, Role, User
 
 def register_commands(app: Flask) -> None:
     """Attach the commands to ``app.cli``."""
-    for command in (init_db, create_user_command, seed_demo_command, setup_command):
+    from .contacts.cli import COMMANDS as CONTACT_COMMANDS
+
+    for command in (
+        init_db,
+        create_user_command,
+        seed_demo_command,
+        setup_command,
+        *CONTACT_COMMANDS,
+    ):
         app.cli.add_command(command)
 
 

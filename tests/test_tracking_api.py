@@ -216,3 +216,11 @@ def test_json_errors_never_leak_html(client, sites):
     response = client.get("/t/v1/collect")
     assert response.status_code == 405 and response.is_json
     assert json.loads(response.data)["error"] == "method_not_allowed"
+
+
+def test_nul_characters_are_refused_not_500(client, sites):
+    """PostgreSQL cannot store NUL in text: refuse it up front on every engine."""
+    _error(collect(client, "shop-site", events=[event(title="a\x00b")]), 400, "bad_request")
+    assert client.get("/t/v1/consent/status?channel=shop%00&contact=x").status_code == 404
+    assert client.get("/t/v1/consent?channel=shop-site&lang=d%00e").status_code == 200
+    assert activities() == 0

@@ -99,9 +99,14 @@ def parse_json(body: bytes) -> Any:
     if len(body) > MAX_BODY_BYTES:
         raise CollectError("body is larger than 64 KiB")
     try:
-        return json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
+        text = body.decode("utf-8")
+        data = json.loads(text, parse_constant=_reject_constant)
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise CollectError("body is not valid UTF-8 JSON") from None
+    if "\x00" in text or "\\u0000" in text:
+        # No stored text may hold NUL (PostgreSQL refuses it); say so rather than fail later.
+        raise CollectError("NUL characters are not allowed")
+    return data
 
 
 def parse_guid(value: object) -> uuid.UUID | None:

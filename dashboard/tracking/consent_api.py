@@ -47,7 +47,7 @@ def consent_texts(code: str, language: str | None, sender: Sender) -> dict[str, 
         raise TrackingRefused(404, "not_found", "unknown or disabled channel")
     consent = tracking_consent(channel)
     short_text, full_text = consent.short_text, consent.full_text
-    if language:
+    if language and "\x00" not in language:
         variant = db.session.scalar(
             select(ConsentTranslation).where(
                 ConsentTranslation.consent_id == consent.id,

@@ -12,6 +12,8 @@ from ..models import Channel, ChannelApiKey, ChannelOrigin, ChannelType
 
 def find_channel(code_name: str) -> Channel | None:
     """The enabled channel with this code name (read fresh: level changes apply at once)."""
+    if not code_name or "\x00" in code_name:
+        return None
     return db.session.scalar(
         select(Channel).where(Channel.code_name == code_name, Channel.enabled.is_(True))
     )
