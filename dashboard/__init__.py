@@ -31,6 +31,10 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, instance_path: s
     from .cli import register_commands
 
     register_commands(app)
+
+    from .analytics.worker import init_rollups
+
+    init_rollups(app)
     return app
 
 
@@ -55,6 +59,7 @@ def _load_config(app: Flask, test_config: Mapping[str, Any] | None) -> None:
 
 
 def _init_extensions(app: Flask) -> None:
+    from . import sql  # noqa: F401 - renders SQLite index hints (see sql.py)
     from .auth.session import SecureAwareSessionInterface
     from .database import configure_engine
     from .extensions import csrf, db, login_manager, migrate

@@ -15,7 +15,9 @@ from .models import Contact, Role, User
 
 def register_commands(app: Flask) -> None:
     """Attach the commands to ``app.cli``."""
+    from .analytics.cli import COMMANDS as ANALYTICS_COMMANDS
     from .contacts.cli import COMMANDS as CONTACT_COMMANDS
+    from .groups.cli import COMMANDS as GROUP_COMMANDS
 
     for command in (
         init_db,
@@ -23,6 +25,8 @@ def register_commands(app: Flask) -> None:
         seed_demo_command,
         setup_command,
         *CONTACT_COMMANDS,
+        *ANALYTICS_COMMANDS,
+        *GROUP_COMMANDS,
     ):
         app.cli.add_command(command)
 
@@ -74,15 +78,27 @@ def create_user_command(email: str, role: str, name: str, generate_password: boo
 @click.option("--days", default=30, show_default=True, type=click.IntRange(1, 3650))
 @click.option("--seed", default=42, show_default=True, help="Random seed (same seed, same data).")
 def seed_demo_command(contacts: int, days: int, seed: int) -> None:
-    """Fill the store with deterministic, realistic demo data."""
-    from .demo_data import seed_demo
-
+    """Fill an empty store with deterministic, realistic demo data (and build the rollups)."""
     started = time.perf_counter()
-    counts = seed_demo(contacts=contacts, days=days, seed=seed, progress=_progress)
+    counts = _seed(contacts, days, seed)
     elapsed = time.perf_counter() - started
     rows = sum(counts.values())
     summary = ", ".join(f"{n} {name}" for name, n in counts.items())
     click.echo(f"Seeded {summary} in {elapsed:.1f}s ({rows / elapsed:,.0f} rows/s).")
+
+
+def _seed(contacts: int, days: int, seed: int) -> dict[str, int]:
+    """Seed the demo store, then build the analytics rollups the charts read."""
+    from .analytics.rollups import backfill_rollups
+    from .demo_data import DemoDataError, seed_demo
+
+    try:
+        counts = seed_demo(contacts=contacts, days=days, seed=seed, progress=_progress)
+    except DemoDataError as exc:
+        raise click.ClickException(str(exc)) from None
+    _progress("Building analytics rollups ...")
+    backfill_rollups()
+    return counts
 
 
 def _progress(message: str) -> None:
@@ -95,13 +111,12 @@ def _progress(message: str) -> None:
 @click.option("--demo-days", default=30, show_default=True)
 def setup_command(admin_email: str, demo_contacts: int, demo_days: int) -> None:
     """First run: schema, demo data when the store is empty, and an admin if there is none."""
-    from .demo_data import seed_demo
     from .users.services import create_user
 
     _init_db()
     if not db.session.scalar(select(func.count()).select_from(Contact)):
         click.echo("Loading demo data ...")
-        seed_demo(contacts=demo_contacts, days=demo_days, seed=42, progress=_progress)
+        _seed(demo_contacts, demo_days, 42)
     has_admin = db.session.scalar(
         select(func.count()).select_from(User).where(User.role == Role.ADMIN)
     )

@@ -41,3 +41,11 @@ TRACKING_RATE_LIMIT_ADDRESS_PER_MINUTE = 1200
 # Group commit: a writer thread per process shares one transaction among concurrent tracking
 # requests (see dashboard/tracking/writer.py). Pair it with threaded workers (gunicorn gthread).
 TRACKING_GROUP_COMMIT = True
+
+# Contact groups: every app process drains the membership-refresh queue this often (seconds), so
+# a contact's groups follow its changes within seconds (R17). 0 = off (then run
+# `flask refresh-groups` from cron). See dashboard/groups/refresher.py.
+GROUP_REFRESH_INTERVAL_SECONDS = 2.0
+# Analytics rollups: every app process rolls up new activities this often (seconds); 0 = off
+# (then run `flask refresh-rollups` from cron). See dashboard/analytics/worker.py.
+ANALYTICS_ROLLUP_INTERVAL = 10.0

@@ -1,8 +1,20 @@
 """Small SQL helpers that differ by dialect."""
 
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 
 from .extensions import db
+
+
+def _sqlite_from_hint_text(self, table, text: str) -> str:  # type: ignore[no-untyped-def]
+    return text
+
+
+# SQLAlchemy's SQLite compiler drops table hints (it lacks ``get_from_hint_text``); render them,
+# so ``with_hint(table, "INDEXED BY ...", "sqlite")`` does what it says (contact filters and
+# segment rules name the per-contact activity index, which SQLite's planner misses without
+# statistics). Only statements that ask for a SQLite hint are affected.
+SQLiteCompiler.get_from_hint_text = _sqlite_from_hint_text  # type: ignore[method-assign]
 
 
 def upsert_insert(table):  # type: ignore[no-untyped-def]

@@ -48,6 +48,9 @@ def _test_config(database_url: str) -> dict:
         # Requests commit in their own transaction here; tests/test_tracking_writer.py and the
         # live-server tests cover the group-commit writer.
         "TRACKING_GROUP_COMMIT": False,
+        # Background threads off: tests drain the group queue and roll up explicitly.
+        "GROUP_REFRESH_INTERVAL_SECONDS": 0,
+        "ANALYTICS_ROLLUP_INTERVAL": 0,
         "SERVER_NAME": None,
     }
 

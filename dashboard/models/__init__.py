@@ -1,5 +1,6 @@
 """Typed SQLAlchemy models, one module per aggregate; imported here so Alembic sees them all."""
 
+from . import analytics  # noqa: F401 - analytics rollups, imported from their module
 from .activity import Activity, ActivityType
 from .audit import AuditEntry
 from .channel import Channel, ChannelApiKey, ChannelOrigin, ChannelType

@@ -49,6 +49,8 @@ class Activity(db.Model):
 
     __table_args__ = (
         Index("ix_activity_contact_created", "contact_id", "created_at"),
+        # Segment rules that name an activity type read only this index (dashboard/groups).
+        Index("ix_activity_contact_type_created", "contact_id", "type_id", "created_at"),
         Index("ix_activity_type_created", "type_id", "created_at"),
         Index("ix_activity_channel_created", "channel_id", "created_at"),
         Index("ix_activity_created", "created_at"),

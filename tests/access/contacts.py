@@ -4,7 +4,6 @@ from . import ADMINS, MARKETERS
 
 RULES = {
     "contacts.index": (("GET",), MARKETERS),
-    "groups.index": (("GET",), MARKETERS),
     "contacts.detail": (("GET",), MARKETERS),
     "contacts.edit": (("GET", "POST"), MARKETERS),
     "contacts.delete": (("GET", "POST"), MARKETERS),

@@ -1,0 +1,612 @@
+"""Chart data from the rollups, or from raw rows joined to a contact group's members.
+
+Without a group filter every query reads daily rollups or the contact sample, so its cost depends
+on the range and the number of pages, channels and types, not on the number of activities. With a
+group filter the numbers are exact, read from the raw tables through the group's members and the
+``(contact_id, created_at)`` index of ``activity``.
+"""
+
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import and_, case, func, select, text
+from sqlalchemy.sql import ColumnElement, Select
+
+from ..extensions import db
+from ..groups.membership import member_count
+from ..models import (
+    Activity,
+    ActivityType,
+    AgreementAction,
+    Channel,
+    Consent,
+    ConsentAgreement,
+    Contact,
+    ContactGroup,
+    ContactGroupMember,
+    HitCounter,
+)
+from ..models.analytics import (
+    NO_CHANNEL,
+    ActivityDaily,
+    ActivitySample,
+    AnalyticsPage,
+    ConsentDaily,
+    ContactDaily,
+    PageDaily,
+    SourceDaily,
+)
+from .filters import ChartFilter
+from .payloads import (
+    ConsentDay,
+    Estimate,
+    HitRow,
+    Option,
+    OverlapCounts,
+    PageTotal,
+    Ranking,
+    StepEvents,
+    estimate,
+)
+from .rollups import sample_rate
+from .sql import bucket_day, day_end, day_start, dialect_name, epoch_seconds, utc_day
+from .text import page_url, referrer_host, source_value, url_hash
+
+# --- Reference data ------------------------------------------------------------------------------
+
+
+def channels() -> list[Option]:
+    """Every channel, by name."""
+    rows = db.session.execute(
+        select(Channel.id, Channel.display_name).order_by(Channel.display_name)
+    )
+    return [Option(i, n) for i, n in rows]
+
+
+def groups() -> list[Option]:
+    """Every contact group, by name."""
+    rows = db.session.execute(
+        select(ContactGroup.id, ContactGroup.display_name, ContactGroup.enabled).order_by(
+            ContactGroup.display_name
+        )
+    )
+    return [Option(i, n if enabled else f"{n} (disabled)") for i, n, enabled in rows]
+
+
+def consents() -> list[Option]:
+    """Every consent definition, by name."""
+    rows = db.session.execute(
+        select(Consent.id, Consent.display_name).order_by(Consent.display_name)
+    )
+    return [Option(i, n) for i, n in rows]
+
+
+def activity_types() -> list[tuple[int, str, str]]:
+    """(id, code name, display name) of every activity type."""
+    rows = db.session.execute(
+        select(ActivityType.id, ActivityType.code_name, ActivityType.display_name).order_by(
+            ActivityType.id
+        )
+    )
+    return [(i, c, n) for i, c, n in rows]
+
+
+def channel_names() -> dict[int, str]:
+    """Display names by channel id, with the no-channel key of R9 form submissions."""
+    names = {o.id: o.name for o in channels()}
+    names[NO_CHANNEL] = "No channel (forms below Visitor level)"
+    return names
+
+
+def type_id(code: str) -> int | None:
+    """The id of an activity type by code name."""
+    return db.session.scalar(select(ActivityType.id).where(ActivityType.code_name == code))
+
+
+def tracking_consent(channel_id: int) -> int | None:
+    """The tracking consent linked to a channel."""
+    return db.session.scalar(select(Channel.tracking_consent_id).where(Channel.id == channel_id))
+
+
+def distinct_rate(f: ChartFilter) -> int:
+    """1 when distinct contacts are counted exactly for the filter, else the sample's rate."""
+    if f.group_id is not None and member_count(f.group_id) <= GROUP_EXACT_LIMIT:
+        return 1
+    return sample_rate()
+
+
+# --- Helpers -------------------------------------------------------------------------------------
+
+
+def _in_range(column: ColumnElement[datetime], start: date, end: date) -> ColumnElement[bool]:
+    return and_(column >= day_start(start), column < day_end(end))
+
+
+def _in_group(contact_column: ColumnElement[int], group_id: int) -> ColumnElement[bool]:
+    """SQL condition: the contact is a member of the group.
+
+    Written so that both engines walk the members and read each one's rows through an index on
+    ``contact_id`` (activity's ``(contact_id, created_at)``) instead of scanning the whole range:
+    SQLite does that for ``IN (subquery)``; PostgreSQL joins a subquery by hashing a scan of the
+    range, but probes the index for ``= ANY(ARRAY(subquery))``.
+    """
+    if dialect_name() == "postgresql":
+        members = text(
+            "(ARRAY(SELECT contact_id FROM contact_group_member WHERE group_id = :analytics_group))"
+        ).bindparams(analytics_group=group_id)
+        return contact_column.op("= ANY")(members)
+    members = select(ContactGroupMember.contact_id).where(ContactGroupMember.group_id == group_id)
+    return contact_column.in_(members)
+
+
+def _member_join(query: Select, contact_column: ColumnElement[int], group_id: int) -> Select:
+    return query.where(_in_group(contact_column, group_id))
+
+
+def _channel(column: ColumnElement[int], f: ChartFilter) -> list[ColumnElement[bool]]:
+    return [column == f.channel_id] if f.channel_id is not None else []
+
+
+# --- Activity over time --------------------------------------------------------------------------
+
+
+def activity_counts(f: ChartFilter) -> dict[tuple[date, int], int]:
+    """Activities per (UTC day, type id) in the range."""
+    if f.group_id is None:
+        rows = db.session.execute(
+            select(ActivityDaily.day, ActivityDaily.type_id, func.sum(ActivityDaily.activities))
+            .where(
+                ActivityDaily.day >= f.start,
+                ActivityDaily.day <= f.end,
+                *_channel(ActivityDaily.channel_id, f),
+            )
+            .group_by(ActivityDaily.day, ActivityDaily.type_id)
+        )
+    else:
+        day = utc_day(Activity.created_at).label("day")
+        query = select(day, Activity.type_id, func.count()).where(
+            _in_range(Activity.created_at, f.start, f.end),
+            *_channel(func.coalesce(Activity.channel_id, NO_CHANNEL), f),
+        )
+        rows = db.session.execute(
+            _member_join(query, Activity.contact_id, f.group_id).group_by(day, Activity.type_id)
+        )
+    return {(d, t): int(n) for d, t, n in rows}
+
+
+# --- New contacts --------------------------------------------------------------------------------
+
+
+def contact_counts(f: ChartFilter) -> dict[date, tuple[int, int]]:
+    """(new contacts, of which identified now) per UTC creation day."""
+    if f.group_id is None:
+        rows = db.session.execute(
+            select(ContactDaily.day, ContactDaily.contacts, ContactDaily.identified).where(
+                ContactDaily.day >= f.start, ContactDaily.day <= f.end
+            )
+        )
+    else:
+        day = utc_day(Contact.created_at).label("day")
+        query = select(day, func.count(), func.count(Contact.email)).where(
+            _in_range(Contact.created_at, f.start, f.end)
+        )
+        rows = db.session.execute(_member_join(query, Contact.id, f.group_id).group_by(day))
+    return {d: (int(n), int(k)) for d, n, k in rows}
+
+
+# --- Consent coverage ----------------------------------------------------------------------------
+
+
+def hit_rows(f: ChartFilter) -> list[HitRow]:
+    """Anonymous hit counters in the range, summed over activity types."""
+    columns = (
+        HitCounter.day,
+        HitCounter.channel_id,
+        HitCounter.claimed_level,
+        HitCounter.has_agreement,
+        HitCounter.gpc,
+        HitCounter.tracked,
+    )
+    rows = db.session.execute(
+        select(*columns, func.sum(HitCounter.hits))
+        .where(
+            HitCounter.day >= f.start, HitCounter.day <= f.end, *_channel(HitCounter.channel_id, f)
+        )
+        .group_by(*columns)
+    )
+    return [HitRow(d, c, lv, bool(a), bool(g), bool(t), int(n)) for d, c, lv, a, g, t, n in rows]
+
+
+# --- Consent agreements --------------------------------------------------------------------------
+
+
+def consent_days(f: ChartFilter, consent_ids: list[int]) -> tuple[int, dict[date, ConsentDay]]:
+    """Current agreements at the start of the range, and each day's agrees, revokes and change."""
+    if not consent_ids:
+        return 0, {}
+    if f.group_id is None:
+        base = db.session.scalar(
+            select(func.coalesce(func.sum(ConsentDaily.net), 0)).where(
+                ConsentDaily.day < f.start, ConsentDaily.consent_id.in_(consent_ids)
+            )
+        )
+        rows = db.session.execute(
+            select(
+                ConsentDaily.day,
+                func.sum(ConsentDaily.agrees),
+                func.sum(ConsentDaily.revokes),
+                func.sum(ConsentDaily.net),
+            )
+            .where(
+                ConsentDaily.day >= f.start,
+                ConsentDaily.day <= f.end,
+                ConsentDaily.consent_id.in_(consent_ids),
+            )
+            .group_by(ConsentDaily.day)
+        )
+        return int(base or 0), {d: ConsentDay(int(a), int(r), int(n)) for d, a, r, n in rows}
+    previous = (
+        func.lag(ConsentAgreement.action)
+        .over(
+            partition_by=(ConsentAgreement.contact_id, ConsentAgreement.consent_id),
+            order_by=ConsentAgreement.id,
+        )
+        .label("previous")
+    )
+    query = select(ConsentAgreement.created_at, ConsentAgreement.action, previous).where(
+        ConsentAgreement.consent_id.in_(consent_ids),
+        ConsentAgreement.created_at < day_end(f.end),
+    )
+    rows = db.session.execute(_member_join(query, ConsentAgreement.contact_id, f.group_id))
+    base = 0
+    days: dict[date, list[int]] = defaultdict(lambda: [0, 0, 0])
+    agree = AgreementAction.AGREE.value
+    for created_at, action, before in rows:
+        change = int(action == agree) - int(before == agree)
+        day = created_at.date()
+        if day < f.start:
+            base += change
+            continue
+        t = days[day]
+        t[0 if action == agree else 1] += 1
+        t[2] += change
+    return base, {d: ConsentDay(*t) for d, t in days.items()}
+
+
+# --- Pages and sources ---------------------------------------------------------------------------
+
+
+SERIES_TOP = 5
+# Distinct-contact questions (page uniques, overlap, funnels) of a larger group are answered from
+# the contact sample restricted to the group: reading every member's activities would grow with
+# the group. Counts (activities, landings, agreements, new contacts) stay exact at any size.
+GROUP_EXACT_LIMIT = 20_000
+
+
+def page_ranking(f: ChartFilter, type_code: str, *, uniques: bool) -> Ranking:
+    """Top pages by views (``pagevisit``) or entries (``landingpage``) over the range."""
+    type_id_ = type_id(type_code)
+    if type_id_ is None:
+        return Ranking([], {}, 0)
+    if f.group_id is not None:
+        return _raw_page_ranking(f, type_id_, uniques=uniques)
+    where = (
+        PageDaily.day >= f.start,
+        PageDaily.day <= f.end,
+        PageDaily.type_id == type_id_,
+        *_channel(AnalyticsPage.channel_id, f),
+    )
+    total = func.sum(PageDaily.views)
+    top = db.session.execute(
+        select(
+            AnalyticsPage.id,
+            AnalyticsPage.url,
+            AnalyticsPage.title,
+            AnalyticsPage.channel_id,
+            total,
+        )
+        .join(AnalyticsPage, AnalyticsPage.id == PageDaily.page_id)
+        .where(*where)
+        .group_by(
+            AnalyticsPage.id, AnalyticsPage.url, AnalyticsPage.title, AnalyticsPage.channel_id
+        )
+        .order_by(total.desc(), AnalyticsPage.id)
+        .limit(f.top)
+    ).all()
+    grand = db.session.scalar(
+        select(func.coalesce(total, 0))
+        .join(AnalyticsPage, AnalyticsPage.id == PageDaily.page_id)
+        .where(*where)
+    )
+    ids = [r[0] for r in top]
+    unique: dict[int, Estimate] = {}
+    if uniques and ids:
+        rate = sample_rate()
+        counts = dict(
+            db.session.execute(
+                select(ActivitySample.page_id, func.count(func.distinct(ActivitySample.contact_id)))
+                .where(
+                    ActivitySample.page_id.in_(ids),
+                    ActivitySample.type_id == type_id_,
+                    _in_range(ActivitySample.created_at, f.start, f.end),
+                )
+                .group_by(ActivitySample.page_id)
+            ).all()
+        )
+        unique = {i: estimate(int(counts.get(i, 0)), rate) for i in ids}
+    daily_rows = db.session.execute(
+        select(PageDaily.day, PageDaily.page_id, func.sum(PageDaily.views))
+        .where(
+            PageDaily.day >= f.start,
+            PageDaily.day <= f.end,
+            PageDaily.type_id == type_id_,
+            PageDaily.page_id.in_(ids[:SERIES_TOP]),
+        )
+        .group_by(PageDaily.day, PageDaily.page_id)
+    )
+    rows = [
+        PageTotal(str(i), title or url, url, c, int(n), unique.get(i) if uniques else None)
+        for i, url, title, c, n in top
+    ]
+    return Ranking(rows, {(d, str(p)): int(n) for d, p, n in daily_rows}, int(grand or 0))
+
+
+def _raw_page_ranking(f: ChartFilter, type_id_: int, *, uniques: bool) -> Ranking:
+    """A group's top pages from raw rows: views summed in SQL per (day, channel, URL), then per
+    page (the URL without query string); unique contacts exact for groups up to
+    ``GROUP_EXACT_LIMIT`` members, estimated from the sample above it."""
+    day = utc_day(Activity.created_at).label("day")
+    channel = func.coalesce(Activity.channel_id, NO_CHANNEL).label("channel")
+    where = [
+        Activity.type_id == type_id_,
+        Activity.url.is_not(None),
+        _in_range(Activity.created_at, f.start, f.end),
+        _in_group(Activity.contact_id, f.group_id),
+        *_channel(channel, f),
+    ]
+    rows = db.session.execute(
+        select(day, channel, Activity.url, func.count())
+        .where(*where)
+        .group_by(day, channel, Activity.url)
+    )
+    counts: dict[tuple[int, str], int] = defaultdict(int)
+    daily: dict[tuple[date, tuple[int, str]], int] = defaultdict(int)
+    for d, c, url, n in rows:
+        key = (c, page_url(url))
+        counts[key] += n
+        daily[(d, key)] += n
+    ranked = sorted(counts, key=lambda k: (-counts[k], k))[: f.top]
+    # Titles as the rollups keep them (the latest seen per page): cheaper than grouping raw text.
+    titles = {
+        (c, u): t
+        for c, u, t in db.session.execute(
+            select(AnalyticsPage.channel_id, AnalyticsPage.url, AnalyticsPage.title).where(
+                AnalyticsPage.url_hash.in_([url_hash(u) for _, u in ranked])
+            )
+        )
+        if t
+    }
+    names = {k: f"{k[0]}|{k[1]}" for k in ranked}
+    unique = _group_page_uniques(f, type_id_, where, ranked) if uniques else {}
+    out = [
+        PageTotal(names[k], titles.get(k, k[1]), k[1], k[0], counts[k], unique.get(k))
+        for k in ranked
+    ]
+    top = set(ranked[:SERIES_TOP])
+    series = {(d, names[k]): n for (d, k), n in daily.items() if k in top}
+    return Ranking(out, series, sum(counts.values()))
+
+
+def _group_page_uniques(
+    f: ChartFilter, type_id_: int, where: list, pages: list[tuple[int, str]]
+) -> dict[tuple[int, str], Estimate]:
+    if not pages:
+        return {}
+    if member_count(f.group_id) <= GROUP_EXACT_LIMIT:
+        channel = func.coalesce(Activity.channel_id, NO_CHANNEL)
+        visitors: dict[tuple[int, str], set[int]] = defaultdict(set)
+        wanted = set(pages)
+        for c, url, contact_id in db.session.execute(
+            select(channel, Activity.url, Activity.contact_id).where(*where).distinct()
+        ):
+            key = (c, page_url(url))
+            if key in wanted:
+                visitors[key].add(contact_id)
+        return {k: Estimate(len(visitors[k])) for k in pages}
+    ids = {
+        (c, u): i
+        for i, c, u in db.session.execute(
+            select(AnalyticsPage.id, AnalyticsPage.channel_id, AnalyticsPage.url).where(
+                AnalyticsPage.url_hash.in_([url_hash(u) for _, u in pages])
+            )
+        )
+    }
+    rate = sample_rate()
+    counts = dict(
+        db.session.execute(
+            select(ActivitySample.page_id, func.count(func.distinct(ActivitySample.contact_id)))
+            .where(
+                ActivitySample.page_id.in_(list(ids.values())),
+                ActivitySample.type_id == type_id_,
+                _in_range(ActivitySample.created_at, f.start, f.end),
+                _in_group(ActivitySample.contact_id, f.group_id),
+            )
+            .group_by(ActivitySample.page_id)
+        ).all()
+    )
+    return {k: estimate(int(counts.get(ids.get(k, -1), 0)), rate) for k in pages}
+
+
+def source_ranking(f: ChartFilter, dimension: str) -> Ranking:
+    """Top referrer hosts or UTM values by landings over the range ("" = none)."""
+    if f.group_id is not None:
+        return _raw_source_ranking(f, dimension)
+    where = (
+        SourceDaily.day >= f.start,
+        SourceDaily.day <= f.end,
+        SourceDaily.dimension == dimension,
+        *_channel(SourceDaily.channel_id, f),
+    )
+    total = func.sum(SourceDaily.visits)
+    top = db.session.execute(
+        select(SourceDaily.value, total)
+        .where(*where)
+        .group_by(SourceDaily.value)
+        .order_by(total.desc(), SourceDaily.value)
+        .limit(f.top)
+    ).all()
+    grand = db.session.scalar(select(func.coalesce(total, 0)).where(*where))
+    values = [v for v, _ in top]
+    daily_rows = db.session.execute(
+        select(SourceDaily.day, SourceDaily.value, total)
+        .where(*where, SourceDaily.value.in_(values[:SERIES_TOP]))
+        .group_by(SourceDaily.day, SourceDaily.value)
+    )
+    rows = [PageTotal(v, v, "", f.channel_id or 0, int(n)) for v, n in top]
+    return Ranking(rows, {(d, v): int(n) for d, v, n in daily_rows}, int(grand or 0))
+
+
+SOURCE_COLUMNS = {
+    "referrer": Activity.referrer,
+    "utm_source": Activity.utm_source,
+    "utm_medium": Activity.utm_medium,
+    "utm_campaign": Activity.utm_campaign,
+}
+
+
+def _raw_source_ranking(f: ChartFilter, dimension: str) -> Ranking:
+    landing = type_id("landingpage")
+    column = SOURCE_COLUMNS[dimension]
+    day = utc_day(Activity.created_at).label("day")
+    channel = func.coalesce(Activity.channel_id, NO_CHANNEL)
+    query = select(column, day, func.count()).where(
+        Activity.type_id == landing,
+        _in_range(Activity.created_at, f.start, f.end),
+        *_channel(channel, f),
+    )
+    rows = db.session.execute(
+        _member_join(query, Activity.contact_id, f.group_id).group_by(column, day)
+    )
+    normal = referrer_host if dimension == "referrer" else source_value
+    counts: dict[str, int] = defaultdict(int)
+    daily: dict[tuple[date, str], int] = defaultdict(int)
+    for raw, d, n in rows:
+        value = normal(raw)
+        counts[value] += n
+        daily[(d, value)] += n
+    ranked = sorted(counts, key=lambda v: (-counts[v], v))[: f.top]
+    top5 = set(ranked[:SERIES_TOP])
+    return Ranking(
+        [PageTotal(v, v, "", f.channel_id or 0, counts[v]) for v in ranked],
+        {k: n for k, n in daily.items() if k[1] in top5},
+        sum(counts.values()),
+    )
+
+
+# --- Contacts on several channels, funnels (the sample, or a group's raw rows) -------------------
+
+
+def channel_bits() -> dict[int, int]:
+    """A bit per channel (the first 62 by id) for channel sets summed in SQL."""
+    ids = db.session.scalars(select(Channel.id).order_by(Channel.id).limit(62))
+    return {channel_id: 1 << i for i, channel_id in enumerate(ids)}
+
+
+def overlap_counts(f: ChartFilter) -> OverlapCounts:
+    """Contacts (sampled, or the group's) by the set of channels they used over the range, and
+    per bucket by how many channels they used, counted in SQL with channel bit masks."""
+    bits = channel_bits()
+    if not bits:
+        return OverlapCounts({}, {}, 1)
+    use_sample = f.group_id is None or member_count(f.group_id) > GROUP_EXACT_LIMIT
+    if use_sample:
+        model, contact, channel, at = (
+            ActivitySample,
+            ActivitySample.contact_id,
+            ActivitySample.channel_id,
+            ActivitySample.created_at,
+        )
+        rate = sample_rate()
+        extra: list[ColumnElement[bool]] = []
+        if f.group_id is not None:
+            extra.append(_in_group(ActivitySample.contact_id, f.group_id))
+    else:
+        model, contact, channel, at = (
+            Activity,
+            Activity.contact_id,
+            Activity.channel_id,
+            Activity.created_at,
+        )
+        rate = 1
+        extra = [_in_group(Activity.contact_id, f.group_id)]
+    bit = case(*((channel == i, b) for i, b in bits.items()), else_=0)
+    where = [_in_range(at, f.start, f.end), channel.in_(list(bits)), *extra]
+    wanted = bits.get(f.channel_id, 0) if f.channel_id is not None else None
+
+    def masks(*keys: ColumnElement) -> Select:
+        return (
+            select(*keys, func.sum(func.distinct(bit)).label("mask"))
+            .select_from(model)
+            .where(*where)
+            .group_by(contact, *keys)
+        )
+
+    per_contact = masks().add_columns(contact).subquery()
+    combos_query = select(per_contact.c.mask, func.count()).group_by(per_contact.c.mask)
+    if wanted is not None:
+        combos_query = combos_query.where(per_contact.c.mask.op("&")(wanted) != 0)
+    names = {b: i for i, b in bits.items()}
+    combinations = {
+        frozenset(names[b] for b in names if mask & b): int(n)
+        for mask, n in db.session.execute(combos_query)
+    }
+    bucket = bucket_day(at, f.grouping).label("bucket")
+    per_bucket = masks(bucket).subquery()
+    bucket_query = select(per_bucket.c.bucket, per_bucket.c.mask, func.count()).group_by(
+        per_bucket.c.bucket, per_bucket.c.mask
+    )
+    if wanted is not None:
+        bucket_query = bucket_query.where(per_bucket.c.mask.op("&")(wanted) != 0)
+    sizes: dict[date, list[int]] = {}
+    for start, mask, n in db.session.execute(bucket_query):
+        sizes.setdefault(start, [0, 0, 0])[min(int(mask).bit_count(), 3) - 1] += int(n)
+    return OverlapCounts(combinations, {d: (a, b, c) for d, (a, b, c) in sizes.items()}, rate)
+
+
+def step_events(f: ChartFilter) -> StepEvents:
+    """Activities of the funnel's step types from the range's start to its end plus the window,
+    per contact in time order, with times as whole seconds since the epoch."""
+    until = day_end(f.end) + timedelta(hours=f.window_hours)
+    types = sorted(set(f.steps))
+    use_sample = f.group_id is None or member_count(f.group_id) > GROUP_EXACT_LIMIT
+    if use_sample:
+        model, rate = ActivitySample, sample_rate()
+        contact, at, kind, key = (
+            ActivitySample.contact_id,
+            ActivitySample.created_at,
+            ActivitySample.type_id,
+            ActivitySample.activity_id,
+        )
+        channel = ActivitySample.channel_id
+    else:
+        model, rate = Activity, 1
+        contact, at, kind, key = (
+            Activity.contact_id,
+            Activity.created_at,
+            Activity.type_id,
+            Activity.id,
+        )
+        channel = func.coalesce(Activity.channel_id, NO_CHANNEL)
+    query = (
+        select(contact, epoch_seconds(at), kind)
+        .select_from(model)
+        .where(kind.in_(types), at >= day_start(f.start), at < until, *_channel(channel, f))
+        .order_by(contact, at, key)
+    )
+    if f.group_id is not None:
+        query = _member_join(query, contact, f.group_id)
+    rows: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    # Plain tuples straight from the driver: no ORM rows, no timestamp objects per activity.
+    for contact_id, seconds, t in db.session.connection().execute(query).all():
+        rows[contact_id].append((int(seconds), t))
+    return StepEvents(dict(rows), rate)
