@@ -16,7 +16,14 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-install: $(VENV)/.installed
+# plotly.js is served by the app itself (no CDN): copied from the installed plotly package, so
+# the browser library always matches the Python one that builds the figures.
+PLOTLY_JS := static/vendor/plotly.min.js
+$(PLOTLY_JS): $(VENV)/.installed
+	mkdir -p static/vendor
+	$(BIN)/python -c "import pathlib, plotly; print(pathlib.Path(plotly.__file__).parent / 'package_data' / 'plotly.min.js')" | xargs -I{} cp {} $@
+
+install: $(VENV)/.installed $(PLOTLY_JS)
 
 # A generated secret key, written once; instance/ is never committed.
 instance/config.py:
