@@ -36,9 +36,11 @@ def set_write_intent(value: bool) -> None:
 
 
 @contextmanager
-def write_intent() -> Iterator[None]:
-    """Begin every transaction in the block as a write transaction (SQLite: BEGIN IMMEDIATE)."""
-    token = _write_intent.set(True)
+def write_intent(value: bool = True) -> Iterator[None]:
+    """Begin every transaction in the block as a write transaction (SQLite: BEGIN IMMEDIATE),
+    or, with ``value=False``, as a read transaction (a shared lock that never queues behind
+    writers for the writer's slot), e.g. a lookup made by a POST request after its commit."""
+    token = _write_intent.set(value)
     try:
         yield
     finally:

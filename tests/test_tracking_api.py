@@ -162,7 +162,7 @@ def test_store_unavailable_is_503_with_retry_after(app, client, sites, monkeypat
     def broken(*_args, **_kwargs):
         raise OperationalError("SELECT 1", {}, Exception("connection refused"))
 
-    monkeypatch.setattr(collect_module, "find_channel", broken)
+    monkeypatch.setattr(collect_module, "find_channel_for_origin", broken)
     response = collect(client, "shop-site")
     _error(response, 503, "unavailable")
     assert response.headers["Retry-After"] == "5"

@@ -31,7 +31,7 @@ from ..sql import upsert_insert
 from . import ratelimit
 from .consent_state import has_current_agreement
 from .counters import HitKey, add_hits
-from .guards import find_channel, is_bot, sender_allowed
+from .guards import find_channel_for_origin, is_bot, sender_allowed
 from .identity import (
     apply_fields,
     contact_by_email,
@@ -101,10 +101,10 @@ def load_request(body: bytes) -> CollectRequest:
 
 def authorised_channel(code: str, sender: Sender) -> Channel:
     """The channel the request names, if the sender may use it (404 / 403 otherwise)."""
-    channel = find_channel(code)
+    channel, origin_ok = find_channel_for_origin(code, sender.origin)
     if channel is None:
         raise TrackingRefused(404, "not_found", "unknown or disabled channel")
-    if not sender_allowed(channel, sender.origin, sender.authorization):
+    if not sender_allowed(channel, origin_ok, sender.authorization):
         raise TrackingRefused(403, "forbidden", "origin or API key not allowed for this channel")
     return channel
 

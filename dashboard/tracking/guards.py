@@ -3,36 +3,41 @@
 from functools import cache
 
 from crawlerdetect import CrawlerDetect
-from sqlalchemy import exists, select
+from sqlalchemy import Select, exists, false, select
 
 from ..domain.apikeys import hash_api_key
 from ..extensions import db
 from ..models import Channel, ChannelApiKey, ChannelOrigin, ChannelType
 
 
+def _enabled(code_name: str) -> Select:
+    return select(Channel).where(Channel.code_name == code_name, Channel.enabled.is_(True))
+
+
 def find_channel(code_name: str) -> Channel | None:
     """The enabled channel with this code name (read fresh: level changes apply at once)."""
     if not code_name or "\x00" in code_name:
         return None
-    return db.session.scalar(
-        select(Channel).where(Channel.code_name == code_name, Channel.enabled.is_(True))
-    )
+    return db.session.scalar(_enabled(code_name))
 
 
-def origin_allowed(channel: Channel, origin: str | None) -> bool:
-    """Whether ``origin`` is one of the website channel's allowed origins."""
-    if not origin:
-        return False
-    return bool(
-        db.session.scalar(
-            select(
-                exists().where(
-                    ChannelOrigin.channel_id == channel.id,
-                    ChannelOrigin.origin == origin.lower().rstrip("/"),
-                )
-            )
+def find_channel_for_origin(code_name: str, origin: str | None) -> tuple[Channel | None, bool]:
+    """The enabled channel with this code name and whether ``origin`` is one of its allowed
+    origins, in one statement (the tracking API asks both on every request)."""
+    if not code_name or "\x00" in code_name:
+        return None, False
+    allowed = (
+        exists()
+        .where(
+            ChannelOrigin.channel_id == Channel.id,
+            ChannelOrigin.origin == origin.lower().rstrip("/"),
         )
+        .correlate(Channel)
+        if origin
+        else false()
     )
+    row = db.session.execute(_enabled(code_name).add_columns(allowed)).first()
+    return (row[0], bool(row[1])) if row else (None, False)
 
 
 def origin_allowed_anywhere(origin: str | None) -> bool:
@@ -70,11 +75,12 @@ def bearer_allowed(channel: Channel, authorization: str | None) -> bool:
     )
 
 
-def sender_allowed(channel: Channel, origin: str | None, authorization: str | None) -> bool:
-    """Website channels check the Origin; headless channels the bearer key; email channels
-    take no collect requests (their activities come from signed links)."""
+def sender_allowed(channel: Channel, origin_ok: bool, authorization: str | None) -> bool:
+    """Website channels check the Origin (``origin_ok``: one of the channel's origins); headless
+    channels the bearer key; email channels take no collect requests (their activities come from
+    signed links)."""
     if channel.type == ChannelType.WEBSITE:
-        return origin_allowed(channel, origin)
+        return origin_ok
     if channel.type == ChannelType.HEADLESS:
         return bearer_allowed(channel, authorization)
     return False

@@ -56,20 +56,21 @@ def hit(limits: list[Limit], now: float | None = None) -> None:
     now = time.time() if now is None else now
     window = int(now // 60)
     retry_after = 60 - int(now % 60)
-    exceeded = False
-    for limit in limits:
-        stmt = (
-            upsert_insert(RateLimitWindow)
-            .values(key=limit.key, window=window, hits=1)
-            .on_conflict_do_update(
-                index_elements=["key", "window"], set_={"hits": RateLimitWindow.hits + 1}
-            )
-            .returning(RateLimitWindow.hits)
+    # One statement for every limit; rows in key order, so concurrent requests lock the counter
+    # rows of PostgreSQL in the same order.
+    insert = upsert_insert(RateLimitWindow)
+    stmt = (
+        insert.values(
+            [{"key": k, "window": window, "hits": 1} for k in sorted({x.key for x in limits})]
         )
-        hits = db.session.execute(stmt).scalar_one()
-        if hits == 1 and limit.key.startswith("channel:"):
-            # Once a minute per channel: drop windows that can no longer matter.
-            db.session.execute(delete(RateLimitWindow).where(RateLimitWindow.window < window - 1))
-        exceeded = exceeded or hits > limit.per_minute
-    if exceeded:
+        .on_conflict_do_update(
+            index_elements=["key", "window"], set_={"hits": RateLimitWindow.hits + 1}
+        )
+        .returning(RateLimitWindow.key, RateLimitWindow.hits)
+    )
+    counted = {key: hits for key, hits in db.session.execute(stmt)}
+    if any(counted[x.key] == 1 and x.key.startswith("channel:") for x in limits):
+        # Once a minute per channel: drop windows that can no longer matter.
+        db.session.execute(delete(RateLimitWindow).where(RateLimitWindow.window < window - 1))
+    if any(counted[x.key] > x.per_minute for x in limits):
         raise RateLimited(retry_after)

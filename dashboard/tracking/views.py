@@ -6,6 +6,7 @@ from typing import Any
 from flask import current_app, jsonify, make_response, redirect, request, send_from_directory
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
+from ..database import write_intent
 from ..errors import json_error
 from ..extensions import db
 from . import bp
@@ -47,10 +48,21 @@ def _cors(response):  # type: ignore[no-untyped-def]
     """Echo the Origin only when some channel allows it; never ``*``, never credentials."""
     origin = request.headers.get("Origin")
     response.headers.add("Vary", "Origin")
-    if origin and origin_allowed_anywhere(origin):
+    if origin and _allowed_anywhere(origin):
         response.headers["Access-Control-Allow-Origin"] = origin
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _allowed_anywhere(origin: str) -> bool:
+    """The CORS lookup, in a read transaction of its own: after a POST's commit it must not
+    take SQLite's writer slot (BEGIN IMMEDIATE) a second time just to read the origins."""
+    if db.session().in_transaction():
+        return origin_allowed_anywhere(origin)
+    with write_intent(False):
+        allowed = origin_allowed_anywhere(origin)
+    db.session.rollback()
+    return allowed
 
 
 def _json(payload: dict[str, Any], status: int = 200):  # type: ignore[no-untyped-def]
