@@ -88,9 +88,11 @@ def seed_demo_command(contacts: int, days: int, seed: int) -> None:
 
 
 def _seed(contacts: int, days: int, seed: int) -> dict[str, int]:
-    """Seed the demo store, then build the analytics rollups the charts read."""
+    """Seed the demo store, then build the analytics rollups the charts read and a few demo
+    contact groups."""
     from .analytics.rollups import backfill_rollups
     from .demo_data import DemoDataError, seed_demo
+    from .groups.demo import seed_demo_groups
 
     try:
         counts = seed_demo(contacts=contacts, days=days, seed=seed, progress=_progress)
@@ -98,6 +100,8 @@ def _seed(contacts: int, days: int, seed: int) -> dict[str, int]:
         raise click.ClickException(str(exc)) from None
     _progress("Building analytics rollups ...")
     backfill_rollups()
+    for line in seed_demo_groups():
+        _progress(f"Demo contact group {line}")
     return counts
 
 

@@ -1,12 +1,16 @@
-"""Command line: init-db, create-user, setup; and the migrations match the models."""
+"""Command line: init-db, create-user, setup, seed-demo; and the migrations match the models."""
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash
 
+from dashboard.domain.segments import condition_from_json
 from dashboard.extensions import db
-from dashboard.models import ActivityType, Role, User
+from dashboard.groups.membership import member_count
+from dashboard.groups.services import preview
+from dashboard.models import ActivityType, Contact, ContactGroup, GroupStatus, Role, User
+from dashboard.models.analytics import RollupState
 
 
 def test_init_db_is_idempotent(runner):
@@ -73,3 +77,33 @@ def test_create_user_rejects_unknown_role(runner):
     result = runner.invoke(args=["create-user", "c@example.com", "--role", "root"])
     assert result.exit_code != 0
     assert db.session.scalar(select(func.count()).select_from(User)) == 0
+
+
+def test_setup_seeds_demo_rollups_groups_and_prints_the_admin_password_once(runner):
+    first = runner.invoke(args=["setup", "--demo-contacts", "80", "--demo-days", "10"])
+    assert first.exit_code == 0, first.output
+    password = first.output.split("password: ", 1)[1].split()[0]
+    admin = db.session.scalar(select(User).where(User.role == Role.ADMIN))
+    assert admin.email == "admin@example.com"
+    assert check_password_hash(admin.password_hash, password)
+    assert db.session.scalar(select(func.count()).select_from(Contact)) == 80
+    assert set(db.session.scalars(select(RollupState.name))) >= {"activity", "contact"}
+    groups = db.session.scalars(select(ContactGroup).order_by(ContactGroup.code_name)).all()
+    assert [g.code_name for g in groups] == ["dach-identified", "engaged-visitors"]
+    for group in groups:
+        assert group.status == GroupStatus.READY
+        expected = preview(condition_from_json(group.condition)).count
+        assert member_count(group.id) == expected
+
+    again = runner.invoke(args=["setup"])
+    assert again.exit_code == 0, again.output
+    assert "password:" not in again.output
+    assert db.session.scalar(select(func.count()).select_from(Contact)) == 80
+
+
+def test_seed_demo_refuses_a_store_with_contacts_without_a_traceback(runner):
+    assert runner.invoke(args=["seed-demo", "--contacts", "5", "--days", "2"]).exit_code == 0
+    again = runner.invoke(args=["seed-demo", "--contacts", "5", "--days", "2"])
+    assert again.exit_code == 1
+    assert again.output.startswith("Error: ")
+    assert "Traceback" not in again.output
