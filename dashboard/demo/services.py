@@ -2,7 +2,7 @@
 
 import uuid
 
-from ..domain.cookie_levels import InvalidCookieLevel, parse_cookie_level
+from ..domain.cookie_levels import CookieLevel, InvalidCookieLevel, parse_cookie_level
 from ..domain.events import CollectRequest, parse_guid
 from ..extensions import db
 from ..tracking.collect import CollectResult, Sender, record_events
@@ -14,6 +14,13 @@ def _claimed_level(raw: str | None) -> int | None:
         return parse_cookie_level(int(raw)) if raw not in (None, "") else None
     except (ValueError, InvalidCookieLevel):
         return None
+
+
+def default_level_label(channel_code: str) -> str | None:
+    """The channel's current default cookie level, e.g. ``Essential``; None when the channel
+    is missing or disabled. Read on every page: a channel manager may have just changed it."""
+    channel = find_channel(channel_code)
+    return CookieLevel(channel.default_cookie_level).label if channel else None
 
 
 def record_contact_form(

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser.helpers import JOURNEY_CONTACTS, allow_demo_origin, seed_demo_store
 from tests.live_server import free_port, gunicorn
 from tests.tracking_helpers import BROWSER_UA
 
@@ -63,15 +64,30 @@ def page(browser_context):
     assert not errors, f"JavaScript errors on the page: {errors}"
 
 
-@pytest.fixture
-def live_server(app, tmp_path) -> Iterator[str]:
-    """The dashboard under gunicorn (2 workers) over the test database."""
-    with gunicorn(
+def _serve(app, tmp_path):  # type: ignore[no-untyped-def]
+    return gunicorn(
         app.config["DATABASE_URL"],
         str(tmp_path),
         workers=2,
         TRACKING_RATE_LIMIT_ADDRESS_PER_MINUTE="100000",
-    ) as base:
+    )
+
+
+@pytest.fixture
+def live_server(app, tmp_path) -> Iterator[str]:
+    """The dashboard under gunicorn (2 workers) over the test database."""
+    with _serve(app, tmp_path) as base:
+        yield base
+
+
+@pytest.fixture
+def demo_server(app, tmp_path, request) -> Iterator[str]:
+    """The dashboard under gunicorn over a store seeded with demo data (``JOURNEY_CONTACTS``
+    contacts, or the fixture's ``indirect`` parameter), as ``make run`` shows it; the demo
+    website channels also accept the server's own origin."""
+    seed_demo_store(getattr(request, "param", JOURNEY_CONTACTS))
+    with _serve(app, tmp_path) as base:
+        allow_demo_origin(base)
         yield base
 
 
