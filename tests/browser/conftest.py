@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.helpers import JOURNEY_CONTACTS, allow_demo_origin, seed_demo_store
+from dashboard.demo.services import allow_demo_site
+from dashboard.extensions import db
+from tests.browser.helpers import JOURNEY_CONTACTS, seed_demo_store
 from tests.live_server import free_port, gunicorn
 from tests.tracking_helpers import BROWSER_UA
 
@@ -84,10 +86,11 @@ def live_server(app, tmp_path) -> Iterator[str]:
 def demo_server(app, tmp_path, request) -> Iterator[str]:
     """The dashboard under gunicorn over a store seeded with demo data (``JOURNEY_CONTACTS``
     contacts, or the fixture's ``indirect`` parameter), as ``make run`` shows it; the demo
-    website channels also accept the server's own origin."""
+    website channels accept the server's own origin, as ``setup --url`` makes them."""
     seed_demo_store(getattr(request, "param", JOURNEY_CONTACTS))
     with _serve(app, tmp_path) as base:
-        allow_demo_origin(base)
+        allow_demo_site(base)
+        db.session.rollback()  # hold no SQLite read lock while the server writes
         yield base
 
 

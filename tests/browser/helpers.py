@@ -17,8 +17,6 @@ from dashboard.groups.services import recalculate
 from dashboard.models import (
     Activity,
     Channel,
-    ChannelOrigin,
-    ChannelType,
     ConsentAgreement,
     Contact,
     ContactGroup,
@@ -40,15 +38,6 @@ def seed_demo_store(contacts: int = JOURNEY_CONTACTS, days: int = JOURNEY_DAYS) 
     seed_demo(contacts=contacts, days=days, seed=42)
     backfill_rollups()
     db.session.rollback()
-
-
-def allow_demo_origin(base: str) -> None:
-    """Let the demo website channels accept the live server's origin (the seed allows :5000)."""
-    channels = db.session.scalars(select(Channel).where(Channel.type == ChannelType.WEBSITE))
-    for channel in channels:
-        channel.origins.append(ChannelOrigin(origin=base))
-    db.session.commit()
-    db.session.rollback()  # hold no SQLite read lock while the server writes
 
 
 @dataclass(frozen=True)
