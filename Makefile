@@ -33,7 +33,7 @@ instance/config.py:
 
 # Schema, demo data and a first admin on first run, then a production WSGI server.
 run: install instance/config.py
-	$(BIN)/flask --app dashboard setup
+	$(BIN)/flask --app dashboard setup --url http://$(HOST):$(PORT)
 	@echo "Dashboard: http://$(HOST):$(PORT)/   Demo website: http://$(HOST):$(PORT)/demo/"
 	$(BIN)/gunicorn --workers $(WORKERS) --worker-class gthread --threads $(THREADS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app
 

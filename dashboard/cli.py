@@ -113,14 +113,31 @@ def _progress(message: str) -> None:
 @click.option("--admin-email", default="admin@example.com", show_default=True)
 @click.option("--demo-contacts", default=2000, show_default=True)
 @click.option("--demo-days", default=30, show_default=True)
-def setup_command(admin_email: str, demo_contacts: int, demo_days: int) -> None:
+@click.option(
+    "--url",
+    default=None,
+    help="Where the app will be served, e.g. http://127.0.0.1:5077: the demo website channels "
+    "then accept tracking requests from its pages.",
+)
+def setup_command(admin_email: str, demo_contacts: int, demo_days: int, url: str | None) -> None:
     """First run: schema, demo data when the store is empty, and an admin if there is none."""
+    from .channels.origins import InvalidOrigin
+    from .demo.services import allow_demo_site
     from .users.services import create_user
 
     _init_db()
     if not db.session.scalar(select(func.count()).select_from(Contact)):
         click.echo("Loading demo data ...")
         _seed(demo_contacts, demo_days, 42)
+    if url:
+        db.session.rollback()  # the count above opened a read transaction
+        try:
+            with write_intent():
+                added = allow_demo_site(url)
+        except InvalidOrigin:
+            raise click.BadParameter(f"not a URL like http://127.0.0.1:5000: {url}") from None
+        if added:
+            click.echo(f"Demo website channels now also accept {', '.join(added)}.")
     has_admin = db.session.scalar(
         select(func.count()).select_from(User).where(User.role == Role.ADMIN)
     )

@@ -1690,7 +1690,12 @@ def _load_bulk(
     started = last_report = time.perf_counter()
     hit_rows: list[dict[str, object]] = []
 
+    reported: dict[str, int] = {}
+
     def report() -> None:
+        if counts == reported:  # the last batch was reported already
+            return
+        reported.update(counts)
         elapsed = time.perf_counter() - started
         rate = (counts["contacts"] + counts["activities"]) / elapsed
         progress(

@@ -1,16 +1,29 @@
+<<<<<<< HEAD
 """Command line: init-db, create-user, setup, seed-demo; and the migrations match the models."""
+=======
+"""Command line: init-db, create-user, setup (with the demo site's origins); and the migrations
+match the models."""
+>>>>>>> journeys
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash
 
+<<<<<<< HEAD
 from dashboard.domain.segments import condition_from_json
 from dashboard.extensions import db
 from dashboard.groups.membership import member_count
 from dashboard.groups.services import preview
 from dashboard.models import ActivityType, Contact, ContactGroup, GroupStatus, Role, User
 from dashboard.models.analytics import RollupState
+=======
+from dashboard.channels.origins import InvalidOrigin
+from dashboard.demo.services import site_origins
+from dashboard.extensions import db
+from dashboard.models import ActivityType, Channel, Contact, Role, User
+>>>>>>> journeys
 
 
 def test_init_db_is_idempotent(runner):
@@ -107,3 +120,54 @@ def test_seed_demo_refuses_a_store_with_contacts_without_a_traceback(runner):
     assert again.exit_code == 1
     assert again.output.startswith("Error: ")
     assert "Traceback" not in again.output
+
+
+def _origins(code: str) -> set[str]:
+    channel = db.session.scalar(select(Channel).where(Channel.code_name == code))
+    return {o.origin for o in channel.origins}
+
+
+def test_setup_loads_the_demo_creates_an_admin_and_allows_the_served_address(runner):
+    first = runner.invoke(args=["setup", "--url", "http://127.0.0.1:5077", "--demo-contacts", "20"])
+    assert first.exit_code == 0, first.output
+    password = first.output.split("password: ", 1)[1].split()[0]
+    admin = db.session.scalar(select(User).where(User.role == Role.ADMIN))
+    assert admin.email == "admin@example.com"
+    assert check_password_hash(admin.password_hash, password)
+    assert db.session.scalar(select(func.count()).select_from(Contact)) == 20
+    served = {"http://127.0.0.1:5077", "http://localhost:5077"}
+    assert "now also accept http://127.0.0.1:5077, http://localhost:5077." in first.output
+    for code in ("corporate-site", "shop-site"):
+        assert served <= _origins(code)  # the demo pages on port 5077 may send
+    db.session.rollback()
+
+    again = runner.invoke(args=["setup", "--url", "http://127.0.0.1:5077"])
+    assert again.exit_code == 0, again.output
+    assert "Admin account exists" in again.output and "password:" not in again.output
+    assert "accept" not in again.output  # nothing to add
+    assert db.session.scalar(select(func.count()).select_from(User)) == 1
+    assert db.session.scalar(select(func.count()).select_from(Contact)) == 20
+
+    bad = runner.invoke(args=["setup", "--url", "127.0.0.1:5077"])
+    assert bad.exit_code != 0 and "not a URL like" in bad.output
+
+
+@pytest.mark.parametrize(
+    ("url", "origins"),
+    [
+        ("http://127.0.0.1:5077", ["http://127.0.0.1:5077", "http://localhost:5077"]),
+        ("http://localhost:5000/", ["http://127.0.0.1:5000", "http://localhost:5000"]),
+        ("http://0.0.0.0:8000", ["http://127.0.0.1:8000", "http://localhost:8000"]),
+        ("http://localhost:80", ["http://127.0.0.1", "http://localhost"]),
+        ("https://Dash.Example.com", ["https://dash.example.com"]),
+        ("http://[::1]:5000", ["http://[::1]:5000"]),
+    ],
+)
+def test_site_origins_are_what_browsers_send(url, origins):
+    assert site_origins(url) == origins
+
+
+@pytest.mark.parametrize("url", ["127.0.0.1:5000", "ftp://example.com", "http://:99999", ""])
+def test_site_origins_refuse_what_is_not_an_address(url):
+    with pytest.raises(InvalidOrigin):
+        site_origins(url)

@@ -6,15 +6,11 @@ from flask import abort, make_response, render_template, request
 
 from . import bp
 from .forms import DemoContactForm
-from .services import record_contact_form
+from .services import default_level_label, record_contact_form
 
 SITES = {
-    "corporate": {
-        "channel": "corporate-site",
-        "name": "Northwind Corporate",
-        "default": "Essential",
-    },
-    "shop": {"channel": "shop-site", "name": "Northwind Shop", "default": "All"},
+    "corporate": {"channel": "corporate-site", "name": "Northwind Corporate"},
+    "shop": {"channel": "shop-site", "name": "Northwind Shop"},
 }
 PAGES = {
     "home": "Welcome",
@@ -43,6 +39,7 @@ def _render(site: str, page: str, form: DemoContactForm, status: int = 200):  # 
         page=page,
         title=PAGES[page],
         form=form,
+        level=default_level_label(SITES[site]["channel"]),
     ), status
 
 
@@ -64,9 +61,7 @@ def submit_contact(site: str):
         user_agent=request.headers.get("User-Agent"),
         gpc=request.headers.get("Sec-GPC") == "1",
     )
-    response = render_template(
-        "demo/thanks.html", site=site, info=SITES[site], pages=PAGES, page=None, title="Thanks"
-    )
+    response = _thanks(site)
     if result is not None and result.tracked and result.contact:
         response = make_response(response)
         response.set_cookie("CurrentContact", result.contact, max_age=31536000, samesite="Lax")
@@ -78,6 +73,16 @@ def subscribed(site: str):
     """Where the newsletter form lands without JavaScript (with it, the snippet records it)."""
     if site not in SITES:
         abort(404)
+    return _thanks(site)
+
+
+def _thanks(site: str) -> str:
     return render_template(
-        "demo/thanks.html", site=site, info=SITES[site], pages=PAGES, page=None, title="Thanks"
+        "demo/thanks.html",
+        site=site,
+        info=SITES[site],
+        pages=PAGES,
+        page=None,
+        title="Thanks",
+        level=default_level_label(SITES[site]["channel"]),
     )

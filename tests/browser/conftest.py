@@ -13,6 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from dashboard.demo.services import allow_demo_site
+from dashboard.extensions import db
+from tests.browser.helpers import JOURNEY_CONTACTS, seed_demo_store
 from tests.live_server import free_port, gunicorn
 from tests.tracking_helpers import BROWSER_UA
 
@@ -63,15 +66,31 @@ def page(browser_context):
     assert not errors, f"JavaScript errors on the page: {errors}"
 
 
-@pytest.fixture
-def live_server(app, tmp_path) -> Iterator[str]:
-    """The dashboard under gunicorn (2 workers) over the test database."""
-    with gunicorn(
+def _serve(app, tmp_path):  # type: ignore[no-untyped-def]
+    return gunicorn(
         app.config["DATABASE_URL"],
         str(tmp_path),
         workers=2,
         TRACKING_RATE_LIMIT_ADDRESS_PER_MINUTE="100000",
-    ) as base:
+    )
+
+
+@pytest.fixture
+def live_server(app, tmp_path) -> Iterator[str]:
+    """The dashboard under gunicorn (2 workers) over the test database."""
+    with _serve(app, tmp_path) as base:
+        yield base
+
+
+@pytest.fixture
+def demo_server(app, tmp_path, request) -> Iterator[str]:
+    """The dashboard under gunicorn over a store seeded with demo data (``JOURNEY_CONTACTS``
+    contacts, or the fixture's ``indirect`` parameter), as ``make run`` shows it; the demo
+    website channels accept the server's own origin, as ``setup --url`` makes them."""
+    seed_demo_store(getattr(request, "param", JOURNEY_CONTACTS))
+    with _serve(app, tmp_path) as base:
+        allow_demo_site(base)
+        db.session.rollback()  # hold no SQLite read lock while the server writes
         yield base
 
 
