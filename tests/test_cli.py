@@ -1,9 +1,5 @@
-<<<<<<< HEAD
-"""Command line: init-db, create-user, setup, seed-demo; and the migrations match the models."""
-=======
-"""Command line: init-db, create-user, setup (with the demo site's origins); and the migrations
-match the models."""
->>>>>>> journeys
+"""Command line: init-db, create-user, setup (demo data, rollups, groups, the demo site's
+origins), seed-demo; and the migrations match the models."""
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -11,19 +7,22 @@ from alembic.migration import MigrationContext
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash
 
-<<<<<<< HEAD
+from dashboard.channels.origins import InvalidOrigin
+from dashboard.demo.services import site_origins
 from dashboard.domain.segments import condition_from_json
 from dashboard.extensions import db
 from dashboard.groups.membership import member_count
 from dashboard.groups.services import preview
-from dashboard.models import ActivityType, Contact, ContactGroup, GroupStatus, Role, User
+from dashboard.models import (
+    ActivityType,
+    Channel,
+    Contact,
+    ContactGroup,
+    GroupStatus,
+    Role,
+    User,
+)
 from dashboard.models.analytics import RollupState
-=======
-from dashboard.channels.origins import InvalidOrigin
-from dashboard.demo.services import site_origins
-from dashboard.extensions import db
-from dashboard.models import ActivityType, Channel, Contact, Role, User
->>>>>>> journeys
 
 
 def test_init_db_is_idempotent(runner):
