@@ -19,17 +19,23 @@ def find_channel(code_name: str) -> Channel | None:
     )
 
 
+def _origin_key(origin: str | None) -> str | None:
+    """The ``Origin`` header as stored origins are written, or None when it cannot be one (a NUL
+    would also make PostgreSQL refuse the query)."""
+    if not origin or "\x00" in origin:
+        return None
+    return origin.lower().rstrip("/")
+
+
 def origin_allowed(channel: Channel, origin: str | None) -> bool:
     """Whether ``origin`` is one of the website channel's allowed origins."""
-    if not origin:
+    key = _origin_key(origin)
+    if key is None:
         return False
     return bool(
         db.session.scalar(
             select(
-                exists().where(
-                    ChannelOrigin.channel_id == channel.id,
-                    ChannelOrigin.origin == origin.lower().rstrip("/"),
-                )
+                exists().where(ChannelOrigin.channel_id == channel.id, ChannelOrigin.origin == key)
             )
         )
     )
@@ -37,13 +43,14 @@ def origin_allowed(channel: Channel, origin: str | None) -> bool:
 
 def origin_allowed_anywhere(origin: str | None) -> bool:
     """Whether ``origin`` is allowed by any enabled website channel (CORS preflight)."""
-    if not origin:
+    key = _origin_key(origin)
+    if key is None:
         return False
     return bool(
         db.session.scalar(
             select(
                 exists()
-                .where(ChannelOrigin.origin == origin.lower().rstrip("/"))
+                .where(ChannelOrigin.origin == key)
                 .where(ChannelOrigin.channel_id == Channel.id, Channel.enabled.is_(True))
             )
         )
