@@ -7,14 +7,22 @@ PORT   ?= 5000
 WORKERS ?= 3
 THREADS ?= 8
 
-.PHONY: run test lint format install bench-seed clean
+.PHONY: run test lint format install lock bench-seed clean
 
-# Environment: a virtualenv with the project and its dev tools, rebuilt when pyproject changes.
-$(VENV)/.installed: pyproject.toml
+# Environment: a virtualenv with the project and its dev tools at the exact versions of
+# requirements.lock (what .ci/audit checks), rebuilt when pyproject or the lock changes.
+$(VENV)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --constraint requirements.lock -e '.[dev]'
 	touch $@
+
+# Re-pin after changing pyproject's dependencies (keeps other pins); commit requirements.lock.
+# `make lock LOCK_ARGS=--upgrade` moves every pin to the newest allowed version.
+lock: $(VENV)/.installed
+	$(BIN)/pip-compile --quiet --extra dev --strip-extras --no-emit-index-url \
+		--no-emit-find-links $(LOCK_ARGS) --output-file requirements.lock pyproject.toml
+	$(BIN)/pip install --quiet --constraint requirements.lock -e '.[dev]'
 
 # plotly.js is served by the app itself (no CDN): copied from the installed plotly package, so
 # the browser library always matches the Python one that builds the figures.

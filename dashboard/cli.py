@@ -16,6 +16,7 @@ from .models import Contact, Role, User
 def register_commands(app: Flask) -> None:
     """Attach the commands to ``app.cli``."""
     from .analytics.cli import COMMANDS as ANALYTICS_COMMANDS
+    from .backup import COMMANDS as BACKUP_COMMANDS
     from .contacts.cli import COMMANDS as CONTACT_COMMANDS
     from .groups.cli import COMMANDS as GROUP_COMMANDS
 
@@ -27,6 +28,7 @@ def register_commands(app: Flask) -> None:
         *CONTACT_COMMANDS,
         *ANALYTICS_COMMANDS,
         *GROUP_COMMANDS,
+        *BACKUP_COMMANDS,
     ):
         app.cli.add_command(command)
 

@@ -70,3 +70,37 @@ def contacts() -> int:
 
 def activities(*where) -> int:
     return count(Activity, *where)
+
+
+# The whole-request errors of tracking-api.md: status -> error code. 405 (a method the route does
+# not take) is not in the spec's table but answered in the same shape.
+DOCUMENTED_ERRORS = {
+    400: "bad_request",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    429: "rate_limited",
+    503: "unavailable",
+}
+
+
+def check_api_response(response) -> None:
+    """The tracking API's contract for any input: never a 5xx other than 503, and every error is
+    ``{"error": <code of its status>, "message": <text>}`` in JSON, not cached (tracking-api.md)."""
+    status = response.status_code
+    text = response.get_data(as_text=True)
+    assert status < 500 or status == 503, text
+    if status < 400:
+        assert response.is_json or status in (204, 302), text
+        return
+    assert status in DOCUMENTED_ERRORS, text
+    assert response.mimetype == "application/json", response.mimetype
+    body = json.loads(text)
+    assert isinstance(body, dict) and set(body) == {"error", "message"}, body
+    assert body["error"] == DOCUMENTED_ERRORS[status], body
+    assert isinstance(body["message"], str) and body["message"], body
+    assert response.headers.get("Cache-Control") == "no-store"
+    if status in (429, 503):
+        assert response.headers.get("Retry-After", "").isdigit()

@@ -6,6 +6,7 @@ does the custom type exist) happen in the tracking service.
 
 import json
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -94,18 +95,47 @@ def _reject_constant(name: str) -> float:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _strings(data: Any) -> Iterator[str]:
+    """Every string of a decoded JSON value, keys included (iteratively: nesting is deep)."""
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, dict):
+            yield from item.keys()
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+def _storable(text: str) -> str | None:
+    """Why ``text`` cannot be stored, or None. PostgreSQL refuses NUL in text, and a lone UTF-16
+    surrogate (legal as a ``\\ud800`` escape in JSON) cannot be encoded as UTF-8 by any driver."""
+    if "\x00" in text:
+        return "NUL characters are not allowed"
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return "unpaired UTF-16 surrogates are not allowed"
+    return None
+
+
 def parse_json(body: bytes) -> Any:
-    """Decode a JSON body strictly (UTF-8, no NaN/Infinity); raise CollectError otherwise."""
+    """Decode a JSON body strictly (UTF-8 without BOM, no NaN/Infinity, only storable strings);
+    raise CollectError otherwise."""
     if len(body) > MAX_BODY_BYTES:
         raise CollectError("body is larger than 64 KiB")
     try:
-        text = body.decode("utf-8")
-        data = json.loads(text, parse_constant=_reject_constant)
+        data = json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise CollectError("body is not valid UTF-8 JSON") from None
-    if "\x00" in text or "\\u0000" in text:
-        # No stored text may hold NUL (PostgreSQL refuses it); say so rather than fail later.
-        raise CollectError("NUL characters are not allowed")
+    for text in _strings(data):
+        problem = _storable(text)
+        if problem:
+            # Say so up front rather than fail when a value reaches the database.
+            raise CollectError(problem)
     return data
 
 

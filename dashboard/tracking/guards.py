@@ -21,19 +21,25 @@ def find_channel(code_name: str) -> Channel | None:
     return db.session.scalar(_enabled(code_name))
 
 
+def _origin_key(origin: str | None) -> str | None:
+    """The ``Origin`` header as stored origins are written, or None when it cannot be one (a NUL
+    would also make PostgreSQL refuse the query)."""
+    if not origin or "\x00" in origin:
+        return None
+    return origin.lower().rstrip("/")
+
+
 def find_channel_for_origin(code_name: str, origin: str | None) -> tuple[Channel | None, bool]:
     """The enabled channel with this code name and whether ``origin`` is one of its allowed
     origins, in one statement (the tracking API asks both on every request)."""
     if not code_name or "\x00" in code_name:
         return None, False
+    key = _origin_key(origin)
     allowed = (
         exists()
-        .where(
-            ChannelOrigin.channel_id == Channel.id,
-            ChannelOrigin.origin == origin.lower().rstrip("/"),
-        )
+        .where(ChannelOrigin.channel_id == Channel.id, ChannelOrigin.origin == key)
         .correlate(Channel)
-        if origin
+        if key is not None
         else false()
     )
     row = db.session.execute(_enabled(code_name).add_columns(allowed)).first()
@@ -42,13 +48,14 @@ def find_channel_for_origin(code_name: str, origin: str | None) -> tuple[Channel
 
 def origin_allowed_anywhere(origin: str | None) -> bool:
     """Whether ``origin`` is allowed by any enabled website channel (CORS preflight)."""
-    if not origin:
+    key = _origin_key(origin)
+    if key is None:
         return False
     return bool(
         db.session.scalar(
             select(
                 exists()
-                .where(ChannelOrigin.origin == origin.lower().rstrip("/"))
+                .where(ChannelOrigin.origin == key)
                 .where(ChannelOrigin.channel_id == Channel.id, Channel.enabled.is_(True))
             )
         )

@@ -3,7 +3,7 @@
 from collections.abc import Callable
 from typing import Any
 
-from flask import current_app, jsonify, make_response, redirect, request, send_from_directory
+from flask import abort, current_app, jsonify, make_response, redirect, request, send_from_directory
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
 from ..database import write_intent
@@ -39,9 +39,19 @@ def _policy() -> RatePolicy:
 
 
 def _body() -> bytes:
-    """The request body, refused with 413 past 64 KiB (also without a Content-Length)."""
-    request.max_content_length = MAX_BODY
-    return request.get_data(cache=False)
+    """The request body, refused with 413 past 64 KiB, also without a Content-Length.
+
+    A chunked body has no declared length, so Werkzeug's limit only stops reading: it would
+    silently cut the body at the limit. Reading one byte past it tells "exactly 64 KiB" from
+    "more", and more is refused rather than parsed truncated.
+    """
+    if (request.content_length or 0) > MAX_BODY:
+        abort(413)
+    request.max_content_length = MAX_BODY + 1
+    body = request.get_data(cache=False)
+    if len(body) > MAX_BODY:
+        abort(413)
+    return body
 
 
 def _cors(response):  # type: ignore[no-untyped-def]
