@@ -1,6 +1,7 @@
 """Start the app under its production WSGI server (gunicorn, several workers) on loopback."""
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -8,6 +9,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,11 +21,75 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+@dataclass(frozen=True)
+class LiveServer:
+    """A running gunicorn master: its base URL and its process."""
+
+    base: str
+    process: subprocess.Popen
+    log: Path
+
+    def log_text(self) -> str:
+        """What gunicorn and the app wrote to stderr so far."""
+        return self.log.read_text(errors="replace")
+
+    def worker_pids(self) -> set[int]:
+        """The master's live worker processes (read from /proc: Linux only)."""
+        return {pid for pid, ppid in _processes() if ppid == self.process.pid}
+
+    def kill_worker(self) -> int:
+        """SIGKILL the busiest worker (no clean-up, as the OOM killer would); return its pid.
+
+        Busiest: the most open sockets, i.e. client connections (and database connections) in
+        flight, so the kill cuts requests rather than hitting an idle process.
+        """
+        pid = max(self.worker_pids(), key=lambda p: (_sockets(p), -p))
+        os.kill(pid, signal.SIGKILL)
+        return pid
+
+
+def _sockets(pid: int) -> int:
+    """How many sockets the process has open (0 if it is gone)."""
+    try:
+        fds = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return 0
+    count = 0
+    for fd in fds:
+        try:
+            count += os.readlink(fd).startswith("socket:")
+        except OSError:
+            continue
+    return count
+
+
+def _processes() -> Iterator[tuple[int, int]]:
+    """(pid, parent pid) of every process, skipping those that end while being read."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # The command name (2nd field) is in parentheses and may hold spaces.
+        yield int(entry.name), int(stat.rsplit(")", 1)[1].split()[1])
+
+
 @contextmanager
-def gunicorn(
-    database_url: str, instance_path: str, *, workers: int = 3, **config: str
-) -> Iterator[str]:
-    """Run ``gunicorn`` over ``database_url``; yield its base URL; stop it afterwards."""
+def gunicorn_server(
+    database_url: str,
+    instance_path: str,
+    *,
+    workers: int = 3,
+    threads: int | None = None,
+    **config: str,
+) -> Iterator[LiveServer]:
+    """Run ``gunicorn`` over ``database_url``; yield the running server; stop it afterwards.
+
+    ``threads`` selects gthread workers with that many threads each, as ``make run`` does
+    (the default is gunicorn's sync worker).
+    """
     port = free_port()
     env = {
         **os.environ,
@@ -32,6 +98,10 @@ def gunicorn(
         "DASHBOARD_INSTANCE_PATH": instance_path,
         **{f"DASHBOARD_{k}": v for k, v in config.items()},
     }
+    worker_class = ["--worker-class", "gthread", "--threads", str(threads)] if threads else []
+    # A file, not a pipe: a pipe nobody reads fills up and blocks a worker that logs.
+    log = Path(instance_path) / f"gunicorn-{port}.log"
+    stderr = log.open("wb")
     process = subprocess.Popen(  # noqa: S603 - fixed arguments
         [
             sys.executable,
@@ -39,6 +109,7 @@ def gunicorn(
             "gunicorn",
             "--workers",
             str(workers),
+            *worker_class,
             "--bind",
             f"127.0.0.1:{port}",
             "--graceful-timeout",
@@ -48,20 +119,20 @@ def gunicorn(
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=stderr,
     )
-    base = f"http://127.0.0.1:{port}"
+    server = LiveServer(f"http://127.0.0.1:{port}", process, log)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60  # booting takes long on a busy machine
         while True:
             try:
-                with urllib.request.urlopen(base + "/t/v1/tracker.js", timeout=2):  # noqa: S310
+                with urllib.request.urlopen(server.base + "/t/v1/tracker.js", timeout=2):  # noqa: S310
                     break
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(process.stderr.read().decode()[-3000:]) from None
+                    raise RuntimeError(server.log_text()[-3000:]) from None
                 time.sleep(0.2)
-        yield base
+        yield server
     finally:
         process.terminate()
         try:
@@ -69,4 +140,13 @@ def gunicorn(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-        process.stderr.close()
+        stderr.close()
+
+
+@contextmanager
+def gunicorn(
+    database_url: str, instance_path: str, *, workers: int = 3, **config: str
+) -> Iterator[str]:
+    """Run ``gunicorn`` over ``database_url``; yield its base URL; stop it afterwards."""
+    with gunicorn_server(database_url, instance_path, workers=workers, **config) as server:
+        yield server.base

@@ -168,6 +168,24 @@ def test_store_unavailable_is_503_with_retry_after(app, client, sites, monkeypat
     assert response.headers["Retry-After"] == "5"
 
 
+def test_store_down_for_every_read_is_still_503_not_500(app, client, sites, monkeypatch):
+    """The 503 answer itself must not need the store (its CORS header once read it: a 500)."""
+    from sqlalchemy.exc import OperationalError
+
+    from dashboard.tracking import collect as collect_module
+    from dashboard.tracking import views
+
+    def broken(*_args, **_kwargs):
+        raise OperationalError("SELECT 1", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(collect_module, "find_channel_for_origin", broken)
+    monkeypatch.setattr(views, "origin_allowed_anywhere", broken)
+    response = collect(client, "shop-site")
+    _error(response, 503, "unavailable")
+    assert response.headers["Retry-After"] == "5"
+    assert "Access-Control-Allow-Origin" not in response.headers
+
+
 def test_tracker_js_is_plain_cacheable_javascript_without_cookies(client):
     with client.get("/t/v1/tracker.js") as response:
         source = response.get_data(as_text=True)

@@ -78,3 +78,74 @@ def test_tracking_requests_through_the_writer(app, client):
     assert activities() == 2
     refused = collect(client, "nope")
     assert refused.status_code == 404
+
+
+class _DriverError(Exception):
+    """Stands in for a driver exception carrying a SQLSTATE (psycopg's have ``sqlstate``)."""
+
+    def __init__(self, sqlstate: str) -> None:
+        super().__init__(sqlstate)
+        self.sqlstate = sqlstate
+
+
+def test_a_deadlock_victim_runs_again_in_the_next_transaction(app):
+    from sqlalchemy.exc import OperationalError
+
+    writer = GroupCommitWriter(app, idle_seconds=0.5)
+    runs: list[int] = []
+
+    def victim():
+        runs.append(len(runs))
+        db.session.add(Setting(key=f"try{len(runs)}", value=1))
+        db.session.flush()
+        if len(runs) == 1:  # PostgreSQL chose this unit's transaction as the deadlock victim
+            raise OperationalError("INSERT ...", {}, _DriverError("40P01"))
+        return "done"
+
+    assert writer.submit(victim) == "done"
+    assert runs == [0, 1]
+    assert db.session.scalars(select(Setting.key)).all() == ["try2"]  # the first try left nothing
+    db.session.rollback()
+
+
+def test_a_unit_that_keeps_losing_gets_the_error(app):
+    from sqlalchemy.exc import OperationalError
+
+    from dashboard.tracking.writer import MAX_TRIES
+
+    writer = GroupCommitWriter(app, idle_seconds=0.5)
+    runs: list[int] = []
+
+    def always():
+        runs.append(1)
+        raise OperationalError("UPDATE ...", {}, _DriverError("40001"))
+
+    with pytest.raises(OperationalError):
+        writer.submit(always)
+    assert len(runs) == MAX_TRIES
+
+
+def test_a_lost_connection_fails_the_whole_batch_with_the_store_error(app):
+    """A unit whose connection died takes the transaction with it: every request of the batch
+    gets the driver's error (answered 503), none a bookkeeping error (which would be a 500)."""
+    from concurrent.futures import Future
+
+    from sqlalchemy.exc import OperationalError
+
+    from dashboard.tracking.writer import _Unit
+
+    writer = GroupCommitWriter(app, idle_seconds=0.5)
+    lost = OperationalError("SELECT 1", {}, _DriverError("57P01"), connection_invalidated=True)
+
+    def first():
+        db.session.add(Setting(key="first", value=1))
+        db.session.flush()
+
+    def dies():
+        raise lost
+
+    units = [_Unit(first, Future()), _Unit(dies, Future()), _Unit(first, Future())]
+    with app.app_context():
+        writer._commit(units)
+    assert [u.future.exception() for u in units] == [lost, lost, lost]
+    assert _count() == 0

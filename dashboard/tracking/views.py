@@ -3,7 +3,16 @@
 from collections.abc import Callable
 from typing import Any
 
-from flask import abort, current_app, jsonify, make_response, redirect, request, send_from_directory
+from flask import (
+    abort,
+    current_app,
+    g,
+    jsonify,
+    make_response,
+    redirect,
+    request,
+    send_from_directory,
+)
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
 from ..database import write_intent
@@ -54,11 +63,27 @@ def _body() -> bytes:
     return body
 
 
+def _origin_allowed(origin: str) -> bool:
+    """Whether some channel allows ``origin``, read once per request.
+
+    Writes read it inside their own unit of work (``_write``). Elsewhere an unavailable store
+    makes it False rather than an error (the 503 handler must not fail in turn): the answer
+    then lacks the CORS header, and the snippet retries an unreadable answer like a 5xx.
+    """
+    if "cors_allowed" not in g:
+        try:
+            g.cors_allowed = _allowed_anywhere(origin)
+        except (OperationalError, InterfaceError):
+            db.session.rollback()
+            g.cors_allowed = False
+    return g.cors_allowed
+
+
 def _cors(response):  # type: ignore[no-untyped-def]
     """Echo the Origin only when some channel allows it; never ``*``, never credentials."""
     origin = request.headers.get("Origin")
     response.headers.add("Vary", "Origin")
-    if origin and _allowed_anywhere(origin):
+    if origin and _origin_allowed(origin):
         response.headers["Access-Control-Allow-Origin"] = origin
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -83,11 +108,19 @@ def _write(action: Callable[[], dict[str, Any]]):  # type: ignore[no-untyped-def
     """Run a writing service and answer once it is committed (a 200 means durable).
 
     A uniqueness race (two requests creating the same email at once) is retried: the retry sees
-    the other transaction's row and takes the merge path.
+    the other transaction's row and takes the merge path. The CORS answer is read inside the
+    same unit of work: no second transaction after the commit, which could fail (the store
+    gone meanwhile) and turn a durable 200 into an error.
     """
+    origin = request.headers.get("Origin")
+
+    def unit() -> tuple[dict[str, Any], bool]:
+        return action(), bool(origin) and origin_allowed_anywhere(origin)
+
     for attempt in range(3):
         try:
-            return _json(run_write(action))
+            payload, g.cors_allowed = run_write(unit)
+            return _json(payload)
         except IntegrityError:
             if attempt == 2:
                 raise
@@ -108,6 +141,7 @@ def _refused(exc: TrackingRefused):  # type: ignore[no-untyped-def]
 @bp.errorhandler(InterfaceError)
 def _store_unavailable(_exc: Exception):  # type: ignore[no-untyped-def]
     db.session.rollback()
+    g.setdefault("cors_allowed", False)  # the store just failed: do not ask it again
     current_app.logger.warning("tracking store unavailable: %s", _exc)
     response = json_error(503, "the store is unavailable; retry later", "unavailable")
     response.headers["Retry-After"] = "5"

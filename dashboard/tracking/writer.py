@@ -7,8 +7,21 @@ work to one writer thread, which runs every unit that is waiting in a single tra
 inside a SAVEPOINT so one failing unit cannot spoil the others, commits once, and only then
 answers each request: a 200 still means the events are durable. With gunicorn's threaded
 workers many requests share each commit. PostgreSQL benefits the same way (fewer WAL flushes).
+
+Failures, and what each request then gets:
+  * a unit's own error (a refusal, a uniqueness race): its savepoint is rolled back, the error
+    goes back to its request, the other units commit;
+  * a unit chosen as a deadlock or serialization-failure victim (PostgreSQL: batches of several
+    processes lock shared counter rows and event ids in different orders): its savepoint is
+    rolled back and it is queued again for the next transaction, which starts after this one
+    has committed and released its locks (up to ``MAX_TRIES`` times), instead of failing a
+    request that did nothing wrong;
+  * the connection lost (PostgreSQL backend terminated, network), the lock not obtained within
+    the busy timeout (SQLite) or the commit failing: nothing of the batch is durable, and every
+    request gets the store's error, which the API answers with 503 + Retry-After.
 """
 
+import contextlib
 import logging
 import os
 import queue
@@ -18,11 +31,33 @@ from concurrent.futures import Future
 from typing import Any
 
 from flask import Flask, current_app
+from sqlalchemy.exc import DBAPIError
 
 from ..database import write_intent
 from ..extensions import db
 
 log = logging.getLogger(__name__)
+
+# SQLSTATEs after which running the same work again in a new transaction can succeed:
+# serialization failure and deadlock detected.
+TRANSIENT_SQLSTATES = frozenset({"40001", "40P01"})
+MAX_TRIES = 3
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether ``exc`` is a concurrency victim that a new transaction may not meet again."""
+    return isinstance(exc, DBAPIError) and (
+        getattr(exc.orig, "sqlstate", None) in TRANSIENT_SQLSTATES
+    )
+
+
+class _Unit:
+    """A unit of work, the future its request waits on, and how often it has run."""
+
+    __slots__ = ("future", "run", "tries")
+
+    def __init__(self, run: Callable[[], Any], future: Future) -> None:
+        self.run, self.future, self.tries = run, future, 0
 
 
 class GroupCommitWriter:
@@ -32,7 +67,7 @@ class GroupCommitWriter:
         self.app = app
         self.max_batch = max_batch
         self.idle_seconds = idle_seconds
-        self._queue: queue.Queue[tuple[Callable[[], Any], Future]] = queue.Queue()
+        self._queue: queue.Queue[_Unit] = queue.Queue()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._pid = os.getpid()
@@ -40,7 +75,7 @@ class GroupCommitWriter:
     def submit(self, unit: Callable[[], Any], timeout: float = 60.0) -> Any:
         """Run ``unit`` in the next shared transaction; return its result once committed."""
         future: Future = Future()
-        self._queue.put((unit, future))
+        self._queue.put(_Unit(unit, future))
         self._ensure_thread()
         return future.result(timeout=timeout)
 
@@ -54,7 +89,7 @@ class GroupCommitWriter:
                 )
                 self._thread.start()
 
-    def _next_batch(self) -> list[tuple[Callable[[], Any], Future]]:
+    def _next_batch(self) -> list[_Unit]:
         batch = [self._queue.get(timeout=self.idle_seconds)]
         while len(batch) < self.max_batch:
             try:
@@ -76,31 +111,46 @@ class GroupCommitWriter:
             with self.app.app_context():
                 self._commit(batch)
 
-    def _commit(self, batch: list[tuple[Callable[[], Any], Future]]) -> None:
-        outcomes: list[tuple[Future, bool, Any]] = []
+    def _commit(self, batch: list[_Unit]) -> None:
+        outcomes: list[tuple[_Unit, bool, Any]] = []
+        again: list[_Unit] = []
         try:
             with write_intent():
-                for unit, future in batch:
+                for unit in batch:
+                    unit.tries += 1
                     savepoint = db.session.begin_nested()
                     try:
-                        result = unit()
+                        result = unit.run()
                         savepoint.commit()
-                        outcomes.append((future, True, result))
+                        outcomes.append((unit, True, result))
+                    except DBAPIError as exc:
+                        if exc.connection_invalidated:
+                            raise  # the transaction died with its connection: fail the batch
+                        savepoint.rollback()
+                        if is_transient(exc) and unit.tries < MAX_TRIES:
+                            log.warning("tracking unit runs again after: %s", exc.orig)
+                            again.append(unit)
+                        else:
+                            outcomes.append((unit, False, exc))
                     except Exception as exc:  # the unit's own error goes back to its request
                         savepoint.rollback()
-                        outcomes.append((future, False, exc))
+                        outcomes.append((unit, False, exc))
                 db.session.commit()
-        except Exception as exc:  # the commit itself failed: no unit is durable
+        except Exception as exc:  # the batch failed: no unit is durable
             log.warning("group commit of %d units failed: %s", len(batch), exc)
-            db.session.rollback()
-            outcomes = [(future, False, exc) for _unit, future in batch]
+            outcomes, again = [(unit, False, exc) for unit in batch], []
+            with contextlib.suppress(Exception):  # a lost connection may refuse this too
+                db.session.rollback()
         finally:
-            db.session.remove()
-        for future, ok, value in outcomes:
+            with contextlib.suppress(Exception):
+                db.session.remove()
+        for unit in again:  # after the commit: the next transaction no longer meets our locks
+            self._queue.put(unit)
+        for unit, ok, value in outcomes:
             if ok:
-                future.set_result(value)
+                unit.future.set_result(value)
             else:
-                future.set_exception(value)
+                unit.future.set_exception(value)
 
 
 def run_write(unit: Callable[[], Any]) -> Any:
