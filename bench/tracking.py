@@ -1,7 +1,7 @@
 """Tracking API throughput under its production server, against a bare Flask endpoint.
 
 Runs, in one process tree on loopback:
-  * the app under gunicorn (WORKERS sync workers) over a fresh database (SQLite by default, or
+  * the app under gunicorn (WORKERS gthread workers) over a fresh database (SQLite by default, or
     --database-url for an empty PostgreSQL database), one website channel at level All;
   * a bare Flask app under the same gunicorn settings whose endpoint parses the same JSON and
     answers the same status (the baseline: HTTP + WSGI + JSON cost without any tracking);
@@ -10,6 +10,9 @@ a browser beacon would). Prints requests/s, events/s and p50/p99 latency, checks
 accepted event is stored exactly once, and prints the ratios last:
   single-event throughput / bare throughput      (goal >= 0.8)
   10-event events/s / single-event events/s      (goal >= 5)
+Each line also gives the CPU time per request of the app workers (with SQLite this includes the
+database engine) and, for PostgreSQL on this machine, of its backends: unlike throughput, CPU per
+request hardly depends on what else the machine is doing, so it gives capacity per core.
 
     python bench/tracking.py [--seconds 10] [--workers 4] [--clients 8] [--database-url URL]
 """
@@ -25,12 +28,13 @@ import tempfile
 import time
 import urllib.request
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.live_server import free_port  # noqa: E402
+from tests.live_server import children, cpu_seconds, free_port  # noqa: E402
 
 UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0"
 ORIGIN = "http://localhost:5000"
@@ -111,14 +115,20 @@ def _client(url: str, events: int, seconds: float, out: mp.Queue) -> None:
     out.put((latencies, accepted, errors))
 
 
-def _load(url: str, events: int, seconds: float, clients: int) -> dict:
+def _load(
+    url: str, events: int, seconds: float, clients: int, cpu: Callable[[], dict[str, float]]
+) -> dict:
+    """Drive ``url``; ``cpu()`` gives CPU seconds used so far per process group, read before
+    and after, so the CPU cost of a request can be reported independently of machine load."""
     out: mp.Queue = mp.Queue()
+    cpu_before = cpu()
     procs = [mp.Process(target=_client, args=(url, events, seconds, out)) for _ in range(clients)]
     for p in procs:
         p.start()
     results = [out.get() for _ in procs]
     for p in procs:
         p.join()
+    cpu_after = cpu()
     latencies = sorted(x for r in results for x in r[0])
     accepted = [x for r in results for x in r[1]]
     requests = len(latencies)
@@ -129,6 +139,9 @@ def _load(url: str, events: int, seconds: float, clients: int) -> dict:
         "p99_ms": 1000 * latencies[int(0.99 * (len(latencies) - 1))] if latencies else float("nan"),
         "errors": sum(r[2] for r in results),
         "accepted": accepted,
+        "cpu_ms": {
+            k: 1000 * (cpu_after[k] - cpu_before.get(k, 0.0)) / max(requests, 1) for k in cpu_after
+        },
     }
 
 
@@ -155,6 +168,33 @@ def _prepare_database(url: str, instance: str) -> None:
         db.session.add(channel)
         db.session.commit()
         db.engine.dispose()
+
+
+def _database_pids(url: str, instance: str) -> Callable[[], set[int]]:
+    """PostgreSQL on this machine: a function listing the backends serving the database (their
+    CPU is the database's share of a request). SQLite runs inside the app workers: none."""
+    if not url.startswith("postgres"):
+        return set
+    from sqlalchemy import create_engine, text
+
+    from dashboard.database import database_uri
+
+    engine = create_engine(database_uri(url, instance))
+    seen: set[int] = set()
+
+    def pids() -> set[int]:
+        with engine.connect() as conn:
+            seen.update(
+                conn.scalars(
+                    text(
+                        "SELECT pid FROM pg_stat_activity"
+                        " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+                )
+            )
+        return set(seen)  # backends gone by now count 0 (cpu_seconds skips them)
+
+    return pids
 
 
 def _stored(url: str, instance: str, ids: list[str]) -> tuple[int, int]:
@@ -217,15 +257,28 @@ def main() -> None:
     )
     try:
         baseline = _load(
-            f"http://127.0.0.1:{bare_port}/t/v1/collect", 1, args.seconds, args.clients
+            f"http://127.0.0.1:{bare_port}/t/v1/collect",
+            1,
+            args.seconds,
+            args.clients,
+            lambda: {"app": cpu_seconds(children(bare.pid))},
         )
     finally:
         bare.terminate()
         bare.wait()
     server = _start([*gunicorn, "--bind", f"127.0.0.1:{app_port}", "wsgi:app"], env, ROOT, app_port)
+    database_pids = _database_pids(url, tmp)
+
+    def cpu() -> dict[str, float]:
+        return {"app": cpu_seconds(children(server.pid)), "db": cpu_seconds(database_pids())}
+
     try:
-        single = _load(f"http://127.0.0.1:{app_port}/t/v1/collect", 1, args.seconds, args.clients)
-        batch = _load(f"http://127.0.0.1:{app_port}/t/v1/collect", 10, args.seconds, args.clients)
+        single = _load(
+            f"http://127.0.0.1:{app_port}/t/v1/collect", 1, args.seconds, args.clients, cpu
+        )
+        batch = _load(
+            f"http://127.0.0.1:{app_port}/t/v1/collect", 10, args.seconds, args.clients, cpu
+        )
     finally:
         server.terminate()
         server.wait()
@@ -244,7 +297,8 @@ def main() -> None:
     ):
         print(
             f"{name:22s} {r['requests_per_s']:8.0f} req/s {r['events_per_s']:9.0f} events/s "
-            f"p50 {r['p50_ms']:6.1f} ms  p99 {r['p99_ms']:6.1f} ms  errors {r['errors']}"
+            f"p50 {r['p50_ms']:6.1f} ms  p99 {r['p99_ms']:6.1f} ms  errors {r['errors']}  "
+            + "  ".join(f"{k} CPU {v:5.1f} ms/req" for k, v in r["cpu_ms"].items())
         )
     print(
         f"durability: {len(accepted)} accepted, {total} stored, {distinct} distinct event ids "

@@ -34,8 +34,8 @@ class LiveServer:
         return self.log.read_text(errors="replace")
 
     def worker_pids(self) -> set[int]:
-        """The master's live worker processes (read from /proc: Linux only)."""
-        return {pid for pid, ppid in _processes() if ppid == self.process.pid}
+        """The master's live worker processes."""
+        return children(self.process.pid)
 
     def kill_worker(self) -> int:
         """SIGKILL the busiest worker (no clean-up, as the OOM killer would); return its pid.
@@ -46,6 +46,24 @@ class LiveServer:
         pid = max(self.worker_pids(), key=lambda p: (_sockets(p), -p))
         os.kill(pid, signal.SIGKILL)
         return pid
+
+
+def children(pid: int) -> set[int]:
+    """The live child processes of ``pid`` (read from /proc: Linux only)."""
+    return {child for child, parent in _processes() if parent == pid}
+
+
+def cpu_seconds(pids: set[int]) -> float:
+    """User + system CPU time the processes have used so far (those already gone count 0)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / tick
 
 
 def _sockets(pid: int) -> int:
