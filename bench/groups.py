@@ -23,7 +23,8 @@ measures, for a 3-rule condition (email ends with ".com", page visit at least 3 
     commit then serves them all.
 
 Each figure is printed with its ratio to a plain ``SELECT count(*) FROM activity`` measured in
-the same run, because shared machines are noisy: compare ratios between runs, not raw times.
+the same run (the median of samples taken between the measurements), because shared machines are
+noisy: compare ratios between runs, not raw times.
 Wall time and CPU time of this process are both shown; on a loaded machine wall time also counts
 the waits for a CPU and for the disk.
 """
@@ -148,14 +149,25 @@ def _fresh_group(condition: s.Condition) -> int:
         return group.id
 
 
-def _count_activities() -> Timing:
-    best: Timing | None = None
-    for _ in range(3):
+class Baseline:
+    """``SELECT count(*) FROM activity`` timed between the measurements; the median is the unit
+    every figure is divided by, so load that comes and goes during the run weighs on both."""
+
+    def __init__(self) -> None:
+        self.samples: list[Timing] = []
+
+    def sample(self) -> None:
         t, _ = timed(lambda: db.session.scalar(text("SELECT count(*) FROM activity")))
         db.session.rollback()
-        best = t if best is None or t.wall < best.wall else best
-    assert best is not None
-    return best
+        self.samples.append(t)
+
+    @property
+    def wall(self) -> float:
+        return statistics.median(t.wall for t in self.samples)
+
+    @property
+    def cpu(self) -> float:
+        return statistics.median(t.cpu for t in self.samples)
 
 
 class Clock:
@@ -264,18 +276,21 @@ def run(args: argparse.Namespace) -> None:
         activities = db.session.scalar(select(func.count()).select_from(Activity))
         db.session.rollback()
         condition = _condition()
-        baseline = _count_activities()
-        _log(f"\n{engine}: {contacts:,} contacts, {activities:,} activities")
-        _log(f"baseline count(*) over activity: {baseline.wall * 1000:.0f} ms wall (best of 3)")
+        baseline = Baseline()
+        baseline.sample()  # warms the cache; counted like the others
 
         previews = []
         for _ in range(max(args.repeat, 1)):
+            baseline.sample()
             t, result = timed(lambda: preview(condition))
             db.session.rollback()
             previews.append(t)
         group_id = _fresh_group(condition)
+        baseline.sample()
         t_first, first = timed(lambda: recalculate_group(group_id))
+        baseline.sample()
         t_again, _ = timed(lambda: recalculate_group(group_id))
+        baseline.sample()
 
         visit = db.session.scalar(
             select(ActivityType.id).where(ActivityType.code_name == "pagevisit")
@@ -296,6 +311,7 @@ def run(args: argparse.Namespace) -> None:
             _visit(contact_id, visit, channel)
         together = _drain(clock, len(together_ids))
         floor = statistics.median(_durable_commit(group_id) for _ in alone_ids)
+        baseline.sample()
 
         median = statistics.median
         preview_goal, refresh_goal = GOALS["preview"], GOALS["refresh"]
@@ -327,6 +343,12 @@ def run(args: argparse.Namespace) -> None:
             ),
             (f"  the whole drain of {together.contacts}", together.wall, together.cpu, None),
         ]
+        _log(f"\n{engine}: {contacts:,} contacts, {activities:,} activities")
+        _log(
+            f"baseline count(*) over activity: {baseline.wall * 1000:.0f} ms wall, "
+            f"{baseline.cpu * 1000:.0f} ms CPU (median of {len(baseline.samples)} taken between "
+            "the measurements)"
+        )
         _log(f"members: {result.count:,} (preview) / {first.members:,} (recalculation)")  # type: ignore[attr-defined]
         _log(f"{'measure':44} {'wall':>10} {'cpu':>10} {'x count(*)':>11}  goal")
         for label, wall, cpu, goal in rows:
