@@ -10,6 +10,10 @@ clause, so a count, a sample or a recalculation batch is one statement over the 
   activity rules nearly free, and restricting ``contact.id`` (a refresh batch, a recalculation
   range) restricts all the work. SQLite has no statistics after a bulk load and would otherwise
   pick the (type, created) index and read a whole type per contact, so the index is named there.
+* **Contacts in id order.** Consecutive contacts' rows sit side by side in those indexes, so a
+  query that visits contacts in id order moves forward through them, page after page, while one
+  that visits them in another order seeks a random page for every contact. Scopes by id keep that
+  order; a count over the whole store asks for it (``count_matching``).
 * **Two-valued.** Every rule is TRUE or FALSE, never NULL (text columns are coalesced to ``''``,
   nullable comparisons guarded), so negation and ``any`` behave as in the Python reference.
 * **Same on both engines.** Text rules compare ASCII-case-folded text with ``LIKE`` patterns whose
@@ -40,9 +44,10 @@ from ..models import (
 
 # Indexes that start with the contact id, named for SQLite (see the module docstring).
 ACTIVITY_BY_CONTACT = "ix_activity_contact_created"
-AGREEMENT_BY_CONTACT = "INDEXED BY ix_consent_agreement_contact_consent"
-# With this index declared on the model, rules that name an activity type read only the index
-# (no table row per activity to learn its type): about half the cost (bench/groups.py --index).
+# The newest agreement's action is the index's last column: no table row per contact.
+AGREEMENT_BY_CONTACT = "INDEXED BY ix_consent_agreement_contact_consent_action"
+# Rules that name an activity type read only this index (migration 0003; no table row per
+# activity to learn its type): about half the cost of the (contact, created) index.
 ACTIVITY_OF_TYPE_BY_CONTACT = "ix_activity_contact_type_created"
 
 
@@ -276,3 +281,22 @@ def matching_contacts(
 ) -> Select[tuple[int]]:
     """``SELECT contact.id`` of the contacts the condition matches (and ``where``)."""
     return select(Contact.id).where(*where, compile_condition(condition, now=now))
+
+
+def count_matching(condition: s.Condition, *, now: datetime, dialect: str) -> Select[tuple[int]]:
+    """``SELECT count(*)`` of the contacts the condition matches (the builder's preview).
+
+    On SQLite the matching ids are counted from a subquery ordered by id. Left alone, SQLite
+    scans the narrowest index that covers the contact columns a rule reads (the email index for
+    an email rule) and so visits contacts in email order: every per-contact subquery then seeks
+    a random page. The ORDER BY, which SQLite keeps on the only FROM term of an aggregate, makes
+    it walk the contacts in id order instead, unless an index is selective enough to sort the
+    few ids it finds (an "email equals" rule still uses the unique email index). For the
+    condition of ``bench/groups.py`` at 1M contacts the count drops from 1.0-1.2 s to 0.6-0.65 s
+    of CPU. PostgreSQL plans correlated subqueries as joins with its own statistics: no ORDER BY
+    there.
+    """
+    matching = matching_contacts(condition, now=now)
+    if dialect == "sqlite":
+        matching = matching.order_by(Contact.id)
+    return select(func.count()).select_from(matching.subquery())

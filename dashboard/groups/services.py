@@ -29,7 +29,7 @@ from ..models import (
     utcnow,
 )
 from ..sql import upsert_insert
-from .compiler import compile_condition
+from .compiler import compile_condition, count_matching
 from .freshness import queue_membership_refresh
 from .membership import (
     Recalculation,
@@ -195,9 +195,15 @@ _CONTACT_COLUMNS = (
 
 
 def preview(condition: s.Condition, *, now: datetime | None = None) -> Preview:
-    """How many contacts the condition matches now, and the newest few of them."""
-    where = compile_condition(condition, now=now or utcnow())
-    count = db.session.scalar(select(func.count()).select_from(Contact).where(where)) or 0
+    """How many contacts the condition matches now, and the newest few of them.
+
+    Two statements: the count walks every contact in id order (``count_matching``), the sample
+    walks back from the newest id and stops at the tenth match.
+    """
+    now = now or utcnow()
+    dialect = db.session.get_bind().dialect.name
+    count = db.session.scalar(count_matching(condition, now=now, dialect=dialect)) or 0
+    where = compile_condition(condition, now=now)
     rows = db.session.execute(
         select(*_CONTACT_COLUMNS).where(where).order_by(Contact.id.desc()).limit(SAMPLE_SIZE)
     ).all()

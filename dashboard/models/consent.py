@@ -82,6 +82,13 @@ class ConsentAgreement(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (
-        Index("ix_consent_agreement_contact_consent", "contact_id", "consent_id", "id"),
+        # The newest row per (contact, consent) and its action, from the index alone (R14).
+        Index(
+            "ix_consent_agreement_contact_consent_action",
+            "contact_id",
+            "consent_id",
+            "id",
+            "action",
+        ),
         Index("ix_consent_agreement_consent_created", "consent_id", "created_at"),
     )
