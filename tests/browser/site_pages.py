@@ -29,7 +29,7 @@ from dashboard.models import (
 from tests import factories
 
 # Routes that answer with something other than a page for people: files, the tracking API.
-NOT_PAGES = {"static", "groups.export", "contacts.export"}
+NOT_PAGES = {"static", "groups.export", "contacts.export", "main.progress"}
 NOT_PAGE_BLUEPRINTS = {"tracking"}
 
 # Pages reached with a query string as well: the bulk action's confirmation (without one it shows
