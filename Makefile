@@ -45,8 +45,17 @@ run: install instance/config.py
 	@echo "Dashboard: http://$(HOST):$(PORT)/   Demo website: http://$(HOST):$(PORT)/demo/"
 	$(BIN)/gunicorn --workers $(WORKERS) --worker-class gthread --threads $(THREADS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app
 
+# axe-core for the accessibility tests, pinned by tests/browser/package-lock.json and installed
+# from the npm registry (never committed). Without npm the accessibility tests skip locally and
+# fail in CI, which installs npm.
+AXE_JS := tests/browser/node_modules/axe-core/axe.min.js
+$(AXE_JS): tests/browser/package.json tests/browser/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "npm not found: the axe-core accessibility tests will skip"; fi
+
 # The whole test suite (SQLite by default; set DASHBOARD_TEST_DATABASE_URL for PostgreSQL).
-test: install
+test: install $(AXE_JS)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install

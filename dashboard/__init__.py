@@ -22,11 +22,12 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, instance_path: s
     _init_extensions(app)
     _register_blueprints(app)
 
-    from . import errors, navigation, security
+    from . import errors, navigation, progress, security
 
     errors.register(app)
     security.register(app)
     navigation.register(app)
+    progress.register(app)
 
     from .cli import register_commands
 

@@ -24,8 +24,28 @@ from .text import escape, shorten
 
 Cell = int | float | str | None
 
-COLORS = ("#2563eb", "#f59e0b", "#10b981", "#ef4444", "#8b5cf6", "#14b8a6", "#ec4899", "#64748b")
+# The dashboard's look, as in static/css/app.css (:root): charts use the page's font, text,
+# grid and accent colours so they read as part of the page. tests/test_chart_theme.py keeps the
+# two in step.
+THEME = {
+    "font": 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif',
+    "text": "#1d2430",
+    "muted": "#5b6575",
+    "border": "#d9dee5",
+    "grid": "#e8ebf0",
+    "surface": "#ffffff",
+    "accent": "#1f5fbf",
+}
+# Categorical colours: the accent first, then hues that stay apart for the common colour-vision
+# deficiencies (after Okabe and Ito), each at least 3:1 against the white plot (WCAG 1.4.11).
+COLORS = ("#1f5fbf", "#c77700", "#00866b", "#c43c3c", "#8a55c2", "#2b8fc9", "#c2508f", "#6b7585")
 COVERAGE_COLORS = ("#15803d", "#4ade80", "#f97316", "#a855f7", "#dc2626", "#94a3b8")
+AXIS_STYLE = {
+    "gridcolor": THEME["grid"],
+    "linecolor": THEME["border"],
+    "zerolinecolor": THEME["border"],
+    "tickfont": {"color": THEME["muted"]},
+}
 AXIS_TITLES = {
     Grouping.DAY: "Day (UTC)",
     Grouping.WEEK: "ISO week (UTC, Monday to Sunday)",
@@ -71,12 +91,15 @@ def _layout(**extra: Any) -> dict[str, Any]:
         "autosize": True,
         "height": 380,
         "margin": {"l": 60, "r": 20, "t": 10, "b": 60},
-        "font": {"family": "system-ui, -apple-system, Segoe UI, sans-serif", "size": 13},
+        "font": {"family": THEME["font"], "size": 13, "color": THEME["text"]},
         "legend": {"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
-        "paper_bgcolor": "#ffffff",
-        "plot_bgcolor": "#ffffff",
+        "paper_bgcolor": THEME["surface"],
+        "plot_bgcolor": THEME["surface"],
         "colorway": list(COLORS),
         "separators": ".,",
+        "hoverlabel": {"font": {"family": THEME["font"]}},
+        # Axis styling through the template, so a chart's own axis settings merge with it.
+        "template": {"layout": {axis: AXIS_STYLE for axis in ("xaxis", "yaxis", "yaxis2")}},
     }
     layout.update(extra)
     return layout
@@ -153,7 +176,7 @@ def time_panel(
                 "yaxis": "y2",
                 "customdata": hover,
                 "hovertemplate": f"{escape(name)}: %{{y:,}}{line_unit}<extra></extra>",
-                "line": {"color": "#111827", "width": 2},
+                "line": {"color": THEME["text"], "width": 2},
             }
         )
         layout["yaxis2"] = {
@@ -668,8 +691,9 @@ def funnel_panels(
     return [funnel_panel, by_period]
 
 
-def compact(panel: Panel, height: int = 220) -> Panel:
-    """The panel with a small figure for the overview page: short, no axis titles."""
+def compact(panel: Panel, height: int = 280) -> Panel:
+    """The panel with a small figure for the overview page: short, no axis titles, a few
+    upright ticks and a small legend, so the plot keeps most of its little space."""
     if panel.figure is None:
         return panel
     layout = {
@@ -682,9 +706,11 @@ def compact(panel: Panel, height: int = 220) -> Panel:
             "b": 30,
         },
     }
+    layout["legend"] = {**layout.get("legend", {}), "font": {"size": 11}}
     for axis in ("xaxis", "yaxis", "yaxis2"):
         if axis in layout:
             layout[axis] = {**layout[axis], "title": {"text": ""}}
+    layout["xaxis"] = {**layout.get("xaxis", {}), "nticks": 4, "tickangle": 0}
     return Panel(
         panel.key,
         panel.title,

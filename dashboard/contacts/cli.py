@@ -10,7 +10,7 @@ from ..database import write_intent
 PROBLEMS_SHOWN = 50
 
 
-def _progress(message: str) -> None:
+def _progress(message: object) -> None:
     click.echo(message, err=True)
 
 
@@ -50,7 +50,15 @@ def import_contacts_command(path: Path, check: bool) -> None:
 @click.option("--dry-run", is_flag=True, help="Only count the contacts that would be deleted.")
 def purge_inactive_command(dry_run: bool) -> None:
     """Delete contacts inactive longer than the retention setting (R12), in batches."""
-    from ..privacy.services import count_inactive, get_retention, purge_inactive
+    from ..permissions import Permission
+    from ..privacy.services import (
+        PURGE,
+        PURGE_SUBJECT,
+        count_inactive,
+        get_retention,
+        purge_inactive,
+    )
+    from ..progress import Step, new_key, track
 
     retention = get_retention()
     if not retention.enabled:
@@ -61,8 +69,26 @@ def purge_inactive_command(dry_run: bool) -> None:
         click.echo(f"{n:,} contacts inactive for more than {retention.days} days would be deleted.")
         return
     started = time.perf_counter()
-    with write_intent():
-        deleted = purge_inactive(retention, progress=lambda n: _progress(f"deleted {n:,}"))
+    # Recorded, so the retention page shows how far a scheduled run has got.
+    with (
+        track(
+            PURGE,
+            Permission.DATA_PROTECTION,
+            "Deleting inactive contacts (scheduled run)",
+            key=new_key(),
+            subject=PURGE_SUBJECT,
+            total=count_inactive(retention),
+        ) as recorder,
+        write_intent(),
+    ):
+
+        def progress(deleted: int) -> None:
+            step = Step(f"deleted {deleted:,}", deleted)
+            _progress(step)
+            recorder(step)
+
+        deleted = purge_inactive(retention, progress=progress)
+        recorder.finish(f"Deleted {deleted:,} inactive contacts.", deleted)
     click.echo(
         f"Deleted {deleted:,} contacts inactive for more than {retention.days} days "
         f"({time.perf_counter() - started:.1f}s)."

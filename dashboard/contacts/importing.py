@@ -25,6 +25,7 @@ from ..domain.csv_safety import unquote_cell
 from ..extensions import db
 from ..groups.freshness import queue_membership_refresh, queue_membership_refresh_where
 from ..models import Contact, ContactAlias, ContactStatus, User, utcnow
+from ..progress import Progress, Step, no_progress
 from .services import EDITABLE_FIELDS, AuditProgress, contact_label, email_in_use_message
 from .validation import clean_birthday, clean_country, clean_email, clean_guid, max_length
 
@@ -43,7 +44,6 @@ _CLEANERS: dict[str, Callable[[str], object]] = {
 
 # Opens the CSV lines afresh: the file is read once to check it and once to write it.
 Source = Callable[[], AbstractContextManager[Iterable[str]]]
-Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -263,7 +263,7 @@ def _resolve(batch: list[_Row], seen: _Seen, report: ImportReport) -> list[_Row]
     return resolved
 
 
-def check_import(source: Source, progress: Progress = lambda m: None) -> ImportReport:
+def check_import(source: Source, progress: Progress = no_progress) -> ImportReport:
     """Check the whole file without writing: header, every value, and conflicts with the store
     (an email another contact has is never merged, R10) or with earlier lines."""
     report = ImportReport()
@@ -274,7 +274,7 @@ def check_import(source: Source, progress: Progress = lambda m: None) -> ImportR
                 report.created += 1
             else:
                 report.updated += 1
-        progress(f"checked {report.rows:,} rows")
+        progress(Step(f"checked {report.rows:,} rows", report.rows))
     db.session.rollback()  # end the read transaction before anything writes
     return report
 
@@ -318,7 +318,7 @@ def _write(batch: list[_Row]) -> None:
 
 
 def run_import(
-    source: Source, actor: User | None, progress: Progress = lambda m: None
+    source: Source, actor: User | None, progress: Progress = no_progress
 ) -> ImportReport:
     """Check the file; if it has no problems, write it in committed batches, audited."""
     report = check_import(source, progress)
@@ -342,9 +342,20 @@ def run_import(
             created, updated = created + new, updated + len(rows) - new
             audit.update(created=created, updated=updated)
             db.session.commit()
-            progress(f"imported {created + updated:,} of {report.rows:,} rows")
+            done = created + updated
+            progress(Step(f"imported {done:,} of {report.rows:,} rows", done, report.rows))
     report.created, report.updated, report.written = created, updated, True
     return report
+
+
+def import_outcome(report: ImportReport) -> str:
+    """One sentence on what an import did (or why it wrote nothing)."""
+    if not report.written:
+        return f"Nothing imported: {report.problem_count:,} problem(s) found in the file."
+    return (
+        f"Imported {report.rows:,} rows: {report.created:,} contacts created, "
+        f"{report.updated:,} updated."
+    )
 
 
 def text_source(text: str) -> Source:
@@ -420,7 +431,9 @@ def check_upload(data: bytes) -> CheckedUpload:
     return CheckedUpload(report, pack_upload(data) if report.ok else None)
 
 
-def import_upload(payload: str, actor: User, limit: int) -> ImportReport:
+def import_upload(
+    payload: str, actor: User, limit: int, progress: Progress = no_progress
+) -> ImportReport:
     """Check the carried upload again (the store may have changed) and import it if clean."""
     try:
         text = decode_upload(unpack_upload(payload, limit))
@@ -429,4 +442,4 @@ def import_upload(payload: str, actor: User, limit: int) -> ImportReport:
     except ValueError:
         problem = Problem(0, "", "The checked file did not come back intact; upload it again.")
         return ImportReport.failed(problem)
-    return run_import(text_source(text), actor)
+    return run_import(text_source(text), actor, progress)

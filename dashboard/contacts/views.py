@@ -18,6 +18,7 @@ from flask_wtf import FlaskForm
 
 from ..models import ActivityType, Contact
 from ..permissions import Permission, permission_required
+from ..progress import posted_key, track
 from . import bp
 from .activities import (
     activity_log,
@@ -41,7 +42,7 @@ from .forms import (
     TimelineFilterForm,
     ToggleForm,
 )
-from .importing import ImportAborted, check_upload, import_upload
+from .importing import ImportAborted, check_upload, import_outcome, import_upload
 from .services import (
     FieldError,
     FilterOptions,
@@ -254,18 +255,18 @@ def import_confirm():
         abort(400)
     limit = current_app.config["MAX_CONTENT_LENGTH"]
     try:
-        report = import_upload(form.payload.data, current_user, limit)
+        with track(
+            "import", Permission.EDIT_CONTACTS, "Importing contacts", key=posted_key()
+        ) as progress:
+            report = import_upload(form.payload.data, current_user, limit, progress)
+            progress.finish(import_outcome(report), report.created + report.updated)
     except ImportAborted as exc:
         flash(str(exc), "error")
         return redirect(url_for("contacts.import_csv"))
     if not report.written:
         upload = ImportUploadForm(formdata=None)
         return render_template("contacts/import.html", form=upload, report=report), 400
-    flash(
-        f"Imported {report.rows:,} rows: {report.created:,} contacts created, "
-        f"{report.updated:,} updated.",
-        "success",
-    )
+    flash(import_outcome(report), "success")
     return redirect(url_for("contacts.index"))
 
 

@@ -8,11 +8,13 @@ from sqlalchemy import select
 from ..domain import segments as s
 from ..extensions import db
 from ..models import ContactGroup
-from .membership import RecalculationRefused, recalculate_group
+from ..permissions import Permission
+from ..progress import Step, new_key, track
+from .membership import RECALCULATION, RecalculationRefused, recalculate_group
 from .refresher import drain_membership_refresh
 
 
-def _progress(message: str) -> None:
+def _progress(message: object) -> None:
     click.echo(message, err=True)
 
 
@@ -45,7 +47,21 @@ def recalculate_groups_command(code_name: str | None) -> None:
     failed: list[str] = []
     for group_id, code in groups:
         try:
-            done = recalculate_group(group_id, progress=_progress)
+            # Recorded, so the group's page shows how far a scheduled run has got.
+            with track(
+                RECALCULATION,
+                Permission.MANAGE_GROUPS,
+                "Recalculating the members (scheduled run)",
+                key=new_key(),
+                subject=str(group_id),
+            ) as recorder:
+
+                def progress(step: Step, recorder=recorder) -> None:  # type: ignore[no-untyped-def]
+                    _progress(step)
+                    recorder(step)
+
+                done = recalculate_group(group_id, progress=progress)
+                recorder.finish(f"{done.members:,} members in {done.seconds:.1f}s.")
         except RecalculationRefused as exc:
             _progress(f"{code}: skipped: {exc}")
             failed.append(code)

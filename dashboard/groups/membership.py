@@ -27,11 +27,13 @@ from ..database import write_intent
 from ..domain import segments as s
 from ..extensions import db
 from ..models import Contact, ContactGroup, ContactGroupMember, GroupStatus, UTCDateTime, utcnow
+from ..progress import Progress, Step
 from ..sql import upsert_insert
 from .compiler import compile_condition
 
 log = logging.getLogger(__name__)
 
+RECALCULATION = "recalculation"  # the kind of its progress rows (dashboard/progress.py)
 RECALCULATION_BATCH = 50_000  # contact ids per transaction: a short hold of SQLite's write lock
 # A recalculation whose status has not moved for this long was interrupted (a crash, a killed
 # worker); the group may then be recalculated again.
@@ -172,7 +174,7 @@ def recalculate_group(
     *,
     now: datetime | None = None,
     batch_size: int = RECALCULATION_BATCH,
-    progress: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
 ) -> Recalculation:
     """Rebuild the group's condition membership over the whole store, one transaction per batch
     of contact ids; manual members stay. Time windows are measured from ``now`` (the start).
@@ -192,7 +194,8 @@ def recalculate_group(
             completed = False
             break
         if progress is not None:
-            progress(f"contacts up to id {last:,} of {high:,}")
+            text = f"contacts up to id {last:,} of {high:,}"
+            progress(Step(text, last - low + 1, high - low + 1))
     if completed:
         with write_intent():
             db.session.execute(

@@ -11,7 +11,6 @@ from sqlalchemy import Row, Select, case, delete, func, literal, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..audit.services import record_audit
-from ..contacts.exporting import stream_csv
 from ..database import write_intent
 from ..domain import segments as s
 from ..extensions import db
@@ -28,6 +27,7 @@ from ..models import (
     UTCDateTime,
     utcnow,
 )
+from ..progress import Progress, Step, no_progress
 from ..sql import upsert_insert
 from .compiler import compile_condition, count_matching
 from .freshness import queue_membership_refresh
@@ -412,11 +412,18 @@ def delete_group(group: ContactGroup) -> None:
     db.session.commit()
 
 
-def recalculate(group_id: int) -> list[Recalculation]:
-    """Recalculate the group, then every group whose condition uses it (in dependency order)."""
-    done = [recalculate_group(group_id)]
+def recalculate(group_id: int, progress: Progress = no_progress) -> list[Recalculation]:
+    """Recalculate the group, then every group whose condition uses it (in dependency order);
+    the progress steps of a dependent name it."""
+    done = [recalculate_group(group_id, progress=progress)]
     for dependent in dependents_of(group_id):
-        done.append(recalculate_group(dependent))
+        group = db.session.get(ContactGroup, dependent)
+        name = group.display_name if group is not None else f"group {dependent}"
+
+        def step(inner: Step, name: str = name) -> None:
+            progress(Step(f"{name} (uses it): {inner.text}", inner.done, inner.total))
+
+        done.append(recalculate_group(dependent, progress=step))
     return done
 
 
@@ -476,5 +483,9 @@ def export_members_csv(group_id: int) -> Iterator[str]:
     def cells(row: Row) -> list[object]:
         *values, by_condition, manual, added_at = row
         return [*values, _member_by(by_condition, manual), added_at]
+
+    # Imported here: contacts.services imports this package (freshness), so a module-level import
+    # of contacts.exporting would make importing dashboard.contacts first fail on the cycle.
+    from ..contacts.exporting import stream_csv
 
     return stream_csv(EXPORT_COLUMNS, batch_after, cells)

@@ -16,6 +16,7 @@ from flask_login import current_user
 from ..domain import segments as s
 from ..models import ContactGroup
 from ..permissions import Permission, permission_required
+from ..progress import new_key, posted_key, running, track
 from . import bp
 from .builder import (
     EDIT_ACTIONS,
@@ -26,7 +27,7 @@ from .builder import (
     tree_view,
 )
 from .forms import ConfirmForm, GroupForm, ManualMembersForm
-from .membership import RecalculationRefused
+from .membership import RECALCULATION, RecalculationRefused
 from .services import (
     MEMBER_FILTERS,
     GroupDetails,
@@ -65,14 +66,22 @@ def _contact_links() -> bool:
 
 
 def _recalculate_and_flash(group_id: int) -> None:
+    # Recorded even without a key from the form: the group's page shows a running recalculation
+    # to everyone who opens it.
+    key = posted_key() or new_key()
+    label = "Recalculating the members"
     try:
-        done = recalculate(group_id)
+        with track(
+            RECALCULATION, Permission.MANAGE_GROUPS, label, key=key, subject=str(group_id)
+        ) as progress:
+            first, *others = recalculate(group_id, progress)
+            note = f" and {len(others)} group(s) that use it" if others else ""
+            message = f"Recalculated: {first.members:,} members in {first.seconds:.1f}s{note}."
+            progress.finish(message)
     except RecalculationRefused as exc:
         flash(str(exc), "warning")
         return
-    first, *others = done
-    note = f" and {len(others)} group(s) that use it" if others else ""
-    flash(f"Recalculated: {first.members:,} members in {first.seconds:.1f}s{note}.", "success")
+    flash(message, "success")
 
 
 def _details(form: GroupForm) -> GroupDetails:
@@ -185,6 +194,7 @@ def _detail_page(group: ContactGroup, manual_form: ManualMembersForm, status: in
     return render_template(
         "groups/detail.html",
         summary=group_summary(group),
+        recalculation=running(RECALCULATION, str(group.id)),
         sentences=describe(group, load_catalogue()),
         page=member_page(group.id, after=request.args.get("after", type=int), how=how),
         how=how,

@@ -8,6 +8,7 @@ from .consent import AgreementAction, Consent, ConsentAgreement, ConsentArchive,
 from .contact import Contact, ContactAlias, ContactStatus
 from .group import ContactGroup, ContactGroupMember, GroupStatus, MembershipRefresh
 from .hits import HitCounter
+from .progress import OperationProgress
 from .ratelimit import RateLimitWindow
 from .setting import Setting
 from .types import UTCDateTime, utcnow
@@ -35,6 +36,7 @@ __all__ = [
     "HitCounter",
     "LoginFailure",
     "MembershipRefresh",
+    "OperationProgress",
     "RateLimitWindow",
     "Role",
     "Setting",

@@ -214,6 +214,9 @@ def count_inactive(retention: Retention, now: datetime | None = None) -> int:
     )
 
 
+PURGE, PURGE_SUBJECT = "purge", "inactive"  # its progress rows (dashboard/progress.py)
+
+
 def purge_inactive(
     retention: Retention,
     now: datetime | None = None,

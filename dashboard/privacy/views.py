@@ -7,9 +7,12 @@ from ..contacts.forms import ConfirmForm
 from ..contacts.services import get_contact, held_data
 from ..models import Contact
 from ..permissions import Permission, permission_required
+from ..progress import running
 from . import bp
 from .forms import FindForm, RetentionForm
 from .services import (
+    PURGE,
+    PURGE_SUBJECT,
     Retention,
     erase_contact,
     export_contact_data,
@@ -87,4 +90,7 @@ def retention():
         save_retention(Retention(form.enabled.data, form.days.data), current_user)
         flash("Saved the retention setting.", "success")
         return redirect(url_for("privacy.retention"))
-    return render_template("privacy/retention.html", form=form), 400 if form.errors else 200
+    purge = running(PURGE, PURGE_SUBJECT)
+    return render_template("privacy/retention.html", form=form, purge=purge), (
+        400 if form.errors else 200
+    )

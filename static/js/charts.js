@@ -35,6 +35,12 @@
       config.displayModeBar = false;
     }
     window.Plotly.newPlot(element, figure.data, figure.layout || {}, config);
+    // The element's label and its table say what the chart shows; the SVG's scattered tick and
+    // legend texts would only be read out as a jumble. The toolbar buttons stay reachable.
+    var layers = element.querySelectorAll("svg.main-svg");
+    for (var i = 0; i < layers.length; i += 1) {
+      layers[i].setAttribute("aria-hidden", "true");
+    }
     return true;
   }
 

@@ -2,7 +2,8 @@
 //
 // * Edit buttons (add / remove rule or group) and rule-type changes post the form as usual but
 //   ask for the builder fragment only, replace it in place and move focus where the server says
-//   (the element it marks with autofocus), so keyboard users stay where they were.
+//   (the element it marks with autofocus), so keyboard users stay where they were. A type chosen
+//   with the arrow keys applies when the person leaves the list or presses Enter.
 // * The preview updates live while the condition is edited, from a JSON endpoint.
 (function () {
   "use strict";
@@ -106,17 +107,35 @@
     builder.querySelectorAll("[data-change-type]").forEach(function (b) { b.hidden = true; });
   }
 
+  // A selector that finds the focused control again in the re-rendered builder.
+  function focusKey() {
+    var el = document.activeElement;
+    if (!el || !builder.contains(el)) { return null; }
+    if (el.id) { return "#" + CSS.escape(el.id); }
+    if (el.name === "action") { return '[name="action"][value="' + CSS.escape(el.value) + '"]'; }
+    return el.name ? '[name="' + CSS.escape(el.name) + '"]' : null;
+  }
+
+  var typeEdits = 0;
+
   function edit(action) {
     var data = new FormData(form);
     data.set("action", action);
+    var typeChange = action.indexOf("change_type") === 0;
+    var mine = typeChange ? ++typeEdits : typeEdits;
     setBusy(true);
     return post(window.location.href, data, { "X-Builder-Fragment": "1" }).then(function (response) {
       if (!response.ok && response.status !== 400) { throw new Error(String(response.status)); }
       return response.text();
     }).then(function (html) {
+      // A newer type change is on its way (it carries this one's state too): skip this answer.
+      if (typeChange && (mine !== typeEdits || pendingType)) { return; }
+      // After a type change the person has moved on (Tab) or stayed: keep their place. After an
+      // add or remove, go where the server says (the new rule, or the next control).
+      var keep = typeChange ? focusKey() : null;
       builder.innerHTML = html;
       enhance();
-      var target = builder.querySelector("[autofocus]");
+      var target = (keep && builder.querySelector(keep)) || builder.querySelector("[autofocus]");
       if (target) { target.focus(); }
       schedulePreview();
     }).catch(function () {
@@ -143,11 +162,49 @@
     }
   });
 
+  // A rule's type shows its fields at once when picked from the list with the mouse. Moving
+  // through the options with the arrow keys changes the value at every step, so then the fields
+  // follow when the person leaves the list (Tab) or presses Enter: no re-rendering while they
+  // are still choosing.
+  var TYPE = /^g(\d+)-r(\d+)-type$/;
+  var lastKey = { target: null, time: 0 };
+  var pendingType = null;
+
+  function typeAction(select) {
+    var match = TYPE.exec(select.name);
+    return "change_type:" + match[1] + ":" + match[2];
+  }
+
+  function applyPendingType() {
+    if (!pendingType) { return; }
+    var select = pendingType;
+    pendingType = null;
+    edit(typeAction(select));
+  }
+
+  builder.addEventListener("keydown", function (event) {
+    var target = event.target;
+    if (!target.name || !TYPE.test(target.name)) { return; }
+    lastKey = { target: target, time: Date.now() };
+    if (event.key === "Enter") {
+      event.preventDefault();
+      applyPendingType();
+    }
+  });
+
+  builder.addEventListener("focusout", function (event) {
+    if (pendingType && event.target === pendingType) { applyPendingType(); }
+  });
+
   form.addEventListener("change", function (event) {
     var target = event.target;
-    var match = target.name && /^g(\d+)-r(\d+)-type$/.exec(target.name);
-    if (match) {
-      edit("change_type:" + match[1] + ":" + match[2]);
+    if (target.name && TYPE.test(target.name)) {
+      if (lastKey.target === target && Date.now() - lastKey.time < 500) {
+        pendingType = target;
+      } else {
+        pendingType = null;
+        edit(typeAction(target));
+      }
       return;
     }
     if (builder.contains(target)) { schedulePreview(); }

@@ -130,6 +130,16 @@
     Object.keys(css || {}).forEach(function (k) { e.style[k] = css[k]; });
     return e;
   }
+  /* A focus ring of its own: the host page's CSS may have removed the browser's. */
+  function ring(e) {
+    e.addEventListener("focus", function () {
+      var keyboard = !e.matches || e.matches(":focus-visible");
+      e.style.outline = keyboard ? "3px solid #1d2430" : "";
+      e.style.outlineOffset = keyboard ? "2px" : "";
+    });
+    e.addEventListener("blur", function () { e.style.outline = ""; e.style.outlineOffset = ""; });
+    return e;
+  }
   var BTN = { font: "inherit", padding: "8px 18px", margin: "4px 8px 0 0", border: "2px solid #1d2430",
     borderRadius: "4px", background: "#fff", color: "#1d2430", cursor: "pointer", minWidth: "7em" };
 
@@ -148,7 +158,7 @@
       d.appendChild(el("p", new DOMParser().parseFromString(t.full_text, "text/html").body.textContent));
       bannerEl.appendChild(d);
     }
-    var yes = el("button", "Agree", BTN), no = el("button", "Decline", BTN);
+    var yes = ring(el("button", "Agree", BTN)), no = ring(el("button", "Decline", BTN));
     yes.type = no.type = "button";
     yes.onclick = function () { closeBanner(); agree().then(flushAfterChoice); };
     no.onclick = function () { closeBanner(); decline(); };
@@ -157,7 +167,13 @@
     yes.focus({ preventScroll: true });
   }
 
-  function closeBanner() { if (bannerEl) { bannerEl.remove(); bannerEl = null; } showChoiceLink(); }
+  /* Keyboard users keep their place: focus moves from the closed banner to "Privacy choices". */
+  function closeBanner() {
+    var hadFocus = bannerEl && bannerEl.contains(document.activeElement);
+    if (bannerEl) { bannerEl.remove(); bannerEl = null; }
+    showChoiceLink();
+    if (hadFocus) choiceEl.focus({ preventScroll: true });
+  }
   function flushAfterChoice() { pagevisit(); }
 
   function showChoiceLink() {
@@ -165,6 +181,7 @@
     choiceEl = el("button", "Privacy choices", { position: "fixed", left: "8px", bottom: "8px", zIndex: "2147483000",
       font: "14px system-ui, sans-serif", padding: "4px 10px", background: "#fff", color: "#1d2430",
       border: "1px solid #1d2430", borderRadius: "4px", cursor: "pointer" });
+    ring(choiceEl);
     choiceEl.type = "button";
     choiceEl.onclick = function () { consentTexts().then(function (t) { if (t) showBanner(t); }); };
     document.body.appendChild(choiceEl);
