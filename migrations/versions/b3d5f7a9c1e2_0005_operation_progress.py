@@ -1,7 +1,7 @@
 """Operation progress: how far an import, a group recalculation or a purge has got.
 
 Revision ID: b3d5f7a9c1e2
-Revises: 342b6b75668b
+Revises: a60863258ae4
 Create Date: 2026-11-29 16:00:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'b3d5f7a9c1e2'
-down_revision = '342b6b75668b'
+down_revision = 'a60863258ae4'
 branch_labels = None
 depends_on = None
 
