@@ -18,11 +18,15 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 	touch $@
 
 # Re-pin after changing pyproject's dependencies (keeps other pins); commit requirements.lock.
-# `make lock LOCK_ARGS=--upgrade` moves every pin to the newest allowed version.
-lock: $(VENV)/.installed
+# `make lock LOCK_ARGS=--upgrade` moves every pin to the newest allowed version. Needs only
+# pip-tools, so it works even when the old lock no longer installs with the new pyproject.
+lock:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet pip-tools
 	$(BIN)/pip-compile --quiet --extra dev --strip-extras --no-emit-index-url \
 		--no-emit-find-links $(LOCK_ARGS) --output-file requirements.lock pyproject.toml
 	$(BIN)/pip install --quiet --constraint requirements.lock -e '.[dev]'
+	touch $(VENV)/.installed
 
 # plotly.js is served by the app itself (no CDN): copied from the installed plotly package, so
 # the browser library always matches the Python one that builds the figures.

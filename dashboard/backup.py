@@ -65,6 +65,7 @@ class Backup:
     size: int
     seconds: float
     counts: dict[str, int]
+    snapshot_seconds: float  # how long the source snapshot was held (SQLite: commits wait)
 
 
 def count_rows(scalar: Callable[[str], int]) -> dict[str, int]:
@@ -135,13 +136,16 @@ def backup_sqlite(database: Path, target: Path, busy_timeout_s: float) -> Backup
             closing(sqlite3.connect(partial, isolation_level=None)) as copy,
         ):
             source.execute("BEGIN")  # the counts and the pages come from this one snapshot
+            held = time.perf_counter()
             counts = count_rows(lambda sql: source.execute(sql).fetchone()[0])
             source.backup(copy)
             source.execute("COMMIT")
-            _verify_sqlite_copy(copy, counts)
+            held = time.perf_counter() - held
+            _verify_sqlite_copy(copy, counts)  # on the copy: writers go on meanwhile
     except (sqlite3.Error, OSError) as exc:
         raise BackupError(f"SQLite backup failed: {exc}") from exc
-    return Backup(target, "sqlite", target.stat().st_size, time.perf_counter() - started, counts)
+    size, seconds = target.stat().st_size, time.perf_counter() - started
+    return Backup(target, "sqlite", size, seconds, counts, held)
 
 
 def find_pg_dump() -> str | None:
@@ -184,6 +188,7 @@ def backup_postgresql(engine: Engine, target: Path, pg_dump: str) -> Backup:
                 isolation_level="REPEATABLE READ", postgresql_readonly=True
             )
             with conn.begin():
+                held = time.perf_counter()
                 snapshot = conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one()
                 counts = count_rows(lambda sql: conn.exec_driver_sql(sql).scalar_one())
                 # The exporting transaction stays open until pg_dump is done with its snapshot.
@@ -202,13 +207,13 @@ def backup_postgresql(engine: Engine, target: Path, pg_dump: str) -> Backup:
                     text=True,
                     check=False,
                 )
+            held = time.perf_counter() - held
             if result.returncode != 0:
                 raise BackupError(f"pg_dump failed ({result.returncode}): {result.stderr.strip()}")
     except OSError as exc:
         raise BackupError(f"PostgreSQL backup failed: {exc}") from exc
-    return Backup(
-        target, "postgresql", target.stat().st_size, time.perf_counter() - started, counts
-    )
+    size, seconds = target.stat().st_size, time.perf_counter() - started
+    return Backup(target, "postgresql", size, seconds, counts, held)
 
 
 def take_backup(target: Path, *, overwrite: bool = False) -> Backup:
@@ -250,7 +255,7 @@ def backup_command(path: Path, overwrite: bool) -> None:
     counts = ", ".join(f"{n:,} {name}" for name, n in done.counts.items())
     click.echo(
         f"Backed up {done.engine} to {done.path} ({done.size / 1e6:,.1f} MB, "
-        f"{done.seconds:.1f}s): {counts}."
+        f"{done.seconds:.1f}s, snapshot held {done.snapshot_seconds:.1f}s): {counts}."
     )
 
 

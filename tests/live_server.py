@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# How long workers may take to answer after start: generous, a loaded 2-core CI machine with
+# several app servers importing at once has needed more than 30 s.
+STARTUP_SECONDS = 120
 
 
 def free_port() -> int:
@@ -141,7 +144,7 @@ def gunicorn_server(
     )
     server = LiveServer(f"http://127.0.0.1:{port}", process, log)
     try:
-        deadline = time.monotonic() + 60  # booting takes long on a busy machine
+        deadline = time.monotonic() + STARTUP_SECONDS
         while True:
             try:
                 with urllib.request.urlopen(server.base + "/t/v1/tracker.js", timeout=2):  # noqa: S310
