@@ -101,14 +101,17 @@ class HostileStore:
     emails: dict[str, str] = field(default_factory=dict)  # payload name -> email
 
     def url_values(self) -> dict[str, list[object]]:
-        """Values for every URL argument of the app's routes."""
+        """Values for every URL argument of the app's routes (every contact, also those stored
+        after this object was made)."""
+        contact_ids = list(db.session.scalars(select(Contact.id).order_by(Contact.id)))
+        db.session.rollback()  # an open SQLite read would hold up a live server's writes
         return {
             "channel_id": list(self.channels.values()),
             "channel_type": ["website", "email", "headless"],
             "key_id": [self.key_id],
             "consent_id": [self.consent_id],
             "archive_id": [self.archive_id],
-            "contact_id": list(db.session.scalars(select(Contact.id).order_by(Contact.id))),
+            "contact_id": contact_ids,
             "type_id": [self.type_id],
             "group_id": [self.group_id],
             "user_id": [self.user_id],

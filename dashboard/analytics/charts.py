@@ -23,6 +23,10 @@ from .periods import Bucket, Grouping, bucket_index, bucket_start
 from .text import escape, shorten
 
 Cell = int | float | str | None
+# A trace's (escaped) name in its hover template. Plotly fills the template's %{...} fields in
+# one pass, so a name that holds "%{y}" is shown as typed; pasted into the template, it would be
+# filled in like the template's own fields.
+NAME = "%{fullData.name}"
 
 COLORS = ("#2563eb", "#f59e0b", "#10b981", "#ef4444", "#8b5cf6", "#14b8a6", "#ec4899", "#64748b")
 COVERAGE_COLORS = ("#15803d", "#4ade80", "#f97316", "#a855f7", "#dc2626", "#94a3b8")
@@ -125,7 +129,7 @@ def time_panel(
             "x": labels,
             "y": list(values),
             "customdata": hover,
-            "hovertemplate": f"%{{customdata}}<br>{escape(name)}: %{{y:,}} {unit}<extra></extra>",
+            "hovertemplate": f"%{{customdata}}<br>{NAME}: %{{y:,}} {unit}<extra></extra>",
         }
         for name, values in series
     ]
@@ -152,7 +156,7 @@ def time_panel(
                 "y": list(values),
                 "yaxis": "y2",
                 "customdata": hover,
-                "hovertemplate": f"{escape(name)}: %{{y:,}}{line_unit}<extra></extra>",
+                "hovertemplate": f"{NAME}: %{{y:,}}{line_unit}<extra></extra>",
                 "line": {"color": "#111827", "width": 2},
             }
         )
@@ -342,7 +346,7 @@ def coverage_panels(
             "y": values,
             "customdata": hover,
             "connectgaps": False,
-            "hovertemplate": f"%{{customdata}}<br>{escape(label)}: %{{y}}%<extra></extra>",
+            "hovertemplate": f"%{{customdata}}<br>{NAME}: %{{y}}%<extra></extra>",
         }
         for label, values in share_series
     ]

@@ -128,7 +128,11 @@ def _inspect(page, base: str, path: str, take, findings: Findings) -> set[str]:
     download links found on the page."""
     response = page.goto(base + path)
     findings.visited.append(path)
-    status = response.status if response else 0
+    return _inspect_loaded(page, path, response.status if response else 0, take, findings)
+
+
+def _inspect_loaded(page, path: str, status: int, take, findings: Findings) -> set[str]:
+    """The checks of ``_inspect`` on the page already loaded (``path`` names it)."""
     findings.check(path, status in (200, 400), f"status {status}")
     if page.locator("[data-figure]").count():
         page.wait_for_selector("[data-drawn=true]", timeout=20000)
@@ -185,34 +189,79 @@ def _check_download(page, base: str, href: str, findings: Findings) -> int:
     return sum(cell.startswith("'") and cell[1:].startswith(SPREADSHEET_FORMULA) for cell in cells)
 
 
+def _upload(page, file: Path, button: str, take, findings: Findings) -> None:
+    """Submit ``file`` on the import page and inspect the check report."""
+    page.set_input_files("input[type=file]", str(file))
+    with page.expect_response(lambda r: r.request.method == "POST") as answer:
+        page.get_by_role("button", name=button).click()
+    page.wait_for_load_state()
+    findings.visited.append(f"POST /contacts/import ({file.name})")
+    _inspect_loaded(page, f"import {file.name}", answer.value.status, take, findings)
+
+
+def _import_file(page, base: str, tmp_path: Path, take, findings: Findings) -> None:
+    """A marketer imports a file someone else made: its check report, then the import."""
+    page.goto(f"{base}/contacts/import")
+    bad, good = io.StringIO(), io.StringIO()
+    columns = ["email", "first_name", "company", "country", "birthday", "notes", "status"]
+    csv.writer(bad).writerow(columns)
+    csv.writer(good).writerow([*columns[:3], "notes"])
+    for payload in PAYLOADS.values():
+        short = fit(payload, 100)
+        csv.writer(bad).writerow([payload, short, payload, payload, payload, payload, payload])
+    # Four new contacts (each page of each contact is opened later), every payload in a field.
+    p = list(PAYLOADS.values())
+    for i in range(4):
+        notes = p[i + 8] + "\n" + p[i + 12]
+        row = [f"=import{i}@hostile.example", fit(p[i], 100), fit(p[i + 4], 200), notes]
+        csv.writer(good).writerow(row)
+    for name, text in (("problems.csv", bad.getvalue()), ("good.csv", good.getvalue())):
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    _upload(page, tmp_path / "problems.csv", "Check file", take, findings)
+    findings.check("import", page.locator(".problems td").count() > 0, "no problems reported")
+    _upload(page, tmp_path / "good.csv", "Check file", take, findings)
+    confirm = page.get_by_role("button", name="Import 4 rows")
+    if not confirm.count():
+        findings.check("import", False, "good.csv refused: " + page.inner_text("main")[:800])
+        return
+    with page.expect_navigation():
+        confirm.click()
+    findings.visited.append("POST /contacts/import/confirm")
+    _inspect_loaded(page, "import confirmed", 200, take, findings)
+    findings.check("import", "Imported" in page.inner_text("main"), "the import did not run")
+
+
 def test_payloads_never_run_break_a_page_or_reach_a_spreadsheet(
-    app, client, login_as, live_server, browser_context
+    app, client, login_as, live_server, browser_context, tmp_path
 ):
     store = store_hostile_data(app, client, login_as, site_origin=live_server)
-    pages: dict[str, str] = {}  # path -> endpoint, for the routes that answer HTML
-    downloads: set[str] = set()
-    for endpoint, path in get_urls(app, store.url_values()):
-        with client.get(path) as response:  # the admin's session: what kind of answer is it?
-            kind = response.mimetype
-        if kind == "text/html":
-            pages.setdefault(path, endpoint)
-        elif kind == "text/csv":
-            downloads.add(path)
-        else:  # static files, the snippet and the JSON API are no pages
-            assert endpoint == "static" or endpoint.startswith("tracking."), (endpoint, kind)
-    assert len(pages) > 100, sorted(pages)
-
     findings = Findings()
     page = browser_context.new_page()
     page.add_init_script(WATCH)
     take = _watch(page, live_server)
 
     # The public pages as a visitor (the login page redirects once logged in).
-    public = [p for p, e in pages.items() if e.startswith(("demo.", "auth."))]
-    for path in public:
+    public = [p for e, p in get_urls(app, store.url_values()) if e.startswith(("demo.", "auth."))]
+    for path in dict.fromkeys(public):
         _inspect(page, live_server, path, take, findings)
     _login(page, live_server, store.admin_email)
-    for path in [p for p in pages if p not in public] + reflected_urls(store):
+    _import_file(page, live_server, tmp_path, take, findings)
+
+    # Every other page, also those of the contacts just imported, and pages that echo their
+    # query string. CSV routes and CSV links found on pages are downloaded below.
+    pages: list[str] = []
+    downloads: set[str] = set()
+    for endpoint, path in get_urls(app, store.url_values()):
+        with client.get(path) as response:  # the admin's session: what kind of answer is it?
+            kind = response.mimetype
+        if kind == "text/html" and path not in public and path not in pages:
+            pages.append(path)
+        elif kind == "text/csv":
+            downloads.add(path)
+        elif kind != "text/html":  # static files, the snippet and the JSON API are no pages
+            assert endpoint == "static" or endpoint.startswith("tracking."), (endpoint, kind)
+    assert len(pages) > 100, pages
+    for path in pages + reflected_urls(store):
         downloads |= _inspect(page, live_server, path, take, findings)
 
     # Each payload shows as typed on its contact's page (its name and email as stored).
@@ -234,6 +283,14 @@ def test_payloads_never_run_break_a_page_or_reach_a_spreadsheet(
         hovers += page.locator("#panel-pages-figure .hoverlayer text").all_text_contents()
     findings.check("chart hover", any("<script>" in h for h in hovers), f"no markup: {hovers}")
     findings.check("charts", page.locator(".main-svg a").count() == 0, "a link in a chart")
+    # A name in a hover template is not read as a template: "%{y}" stays "%{y}".
+    page.goto(f"{live_server}/analytics/activity?range=7")
+    page.wait_for_selector("[data-drawn=true]")
+    plot = page.locator("#panel-activity-figure .nsewdrag").first
+    box = plot.bounding_box()
+    plot.hover(position={"x": box["width"] - 5, "y": box["height"] / 2})  # today's bars
+    hover = " ".join(page.locator("#panel-activity-figure .hoverlayer text").all_text_contents())
+    findings.check("chart hover", "<b>bold</b> %{y}" in hover, f"name altered: {hover!r}")
 
     # Every CSV any page links to, and every CSV route.
     neutralised = sum(_check_download(page, live_server, h, findings) for h in sorted(downloads))
