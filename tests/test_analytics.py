@@ -2,7 +2,9 @@
 bad input and empty ranges."""
 
 import csv
+import html as html_lib
 import io
+import re
 import uuid
 from datetime import timedelta
 
@@ -63,6 +65,22 @@ def test_every_chart_page_and_csv_renders(client, store):
         assert "<script>" not in html  # no inline script: CSP script-src 'self'
         assert f"/analytics/{slug}.csv?" in html
         assert get_csv(client, slug)[0], slug
+
+
+def test_csv_links_of_a_page_with_replaced_filters_download_what_was_drawn(client, store):
+    """A hand-edited URL falls back to defaults on the page; its CSV links carry the filter that
+    was drawn, so they download rather than answer 400 (found by the hostile-input test)."""
+    for slug in CHARTS:
+        query = {"range": XSS, "start": "<script>", "by": "year", "channel": "x", "step1": "y"}
+        page = client.get(f"/analytics/{slug}", query_string=query)
+        assert page.status_code == 200 and "showing the default instead" in page.text, slug
+        links = re.findall(r'href="(/analytics/[a-z]+\.csv\?[^"]+)"', page.text)
+        assert links, slug
+        for link in links:
+            response = client.get(html_lib.unescape(link))
+            assert response.status_code == 200, (link, response.text)
+            assert response.mimetype == "text/csv"
+            assert XSS not in link and "year" not in link
 
 
 def test_activity_csv_holds_exact_daily_numbers(client, store):

@@ -55,6 +55,21 @@ def test_consent_texts(client, sites):
     assert client.get("/t/v1/consent?channel=nope").status_code == 404
 
 
+def test_consent_texts_are_cleaned_on_the_way_out(client, sites):
+    """A row not written through the dashboard's form (an import, SQL) still reaches other sites
+    as plain short text and sanitised HTML (issue 8: hostile input everywhere)."""
+    consent = sites["consent"]
+    consent.short_text = '<b>We</b> track"><img src=x onerror=alert(1)>'
+    consent.full_text = (
+        '<p onclick="alert(1)">Full</p><script>alert(2)</script><a href="javascript:x">a</a>'
+    )
+    db.session.commit()
+    body = client.get("/t/v1/consent?channel=corporate-site").get_json()
+    assert body["short_text"] == 'We track">'
+    assert body["full_text"] == '<p>Full</p><a rel="noopener noreferrer nofollow">a</a>'
+    assert body["hash"] == consent.text_hash  # the version it identifies is unchanged
+
+
 def test_r15_agreeing_to_a_stale_text_is_409(client, sites):
     response = change(client, "agree", hash_="0" * 64)
     assert response.status_code == 409

@@ -23,6 +23,10 @@ from .periods import Bucket, Grouping, bucket_index, bucket_start
 from .text import escape, shorten
 
 Cell = int | float | str | None
+# A trace's (escaped) name in its hover template. Plotly fills the template's %{...} fields in
+# one pass, so a name that holds "%{y}" is shown as typed; pasted into the template, it would be
+# filled in like the template's own fields.
+NAME = "%{fullData.name}"
 
 # The dashboard's look, as in static/css/app.css (:root): charts use the page's font, text,
 # grid and accent colours so they read as part of the page. tests/test_chart_theme.py keeps the
@@ -148,7 +152,7 @@ def time_panel(
             "x": labels,
             "y": list(values),
             "customdata": hover,
-            "hovertemplate": f"%{{customdata}}<br>{escape(name)}: %{{y:,}} {unit}<extra></extra>",
+            "hovertemplate": f"%{{customdata}}<br>{NAME}: %{{y:,}} {unit}<extra></extra>",
         }
         for name, values in series
     ]
@@ -175,7 +179,7 @@ def time_panel(
                 "y": list(values),
                 "yaxis": "y2",
                 "customdata": hover,
-                "hovertemplate": f"{escape(name)}: %{{y:,}}{line_unit}<extra></extra>",
+                "hovertemplate": f"{NAME}: %{{y:,}}{line_unit}<extra></extra>",
                 "line": {"color": THEME["text"], "width": 2},
             }
         )
@@ -365,7 +369,7 @@ def coverage_panels(
             "y": values,
             "customdata": hover,
             "connectgaps": False,
-            "hovertemplate": f"%{{customdata}}<br>{escape(label)}: %{{y}}%<extra></extra>",
+            "hovertemplate": f"%{{customdata}}<br>{NAME}: %{{y}}%<extra></extra>",
         }
         for label, values in share_series
     ]

@@ -37,3 +37,24 @@ class ChartFilter:
     def buckets(self) -> list[Bucket]:
         """The time axis of the range."""
         return buckets(self.start, self.end, self.grouping)
+
+    def as_args(self) -> dict[str, str]:
+        """The query string that gives this filter back.
+
+        Download links are built from it rather than from the page's own query string: a
+        hand-edited URL whose values fell back to their defaults still draws a chart, and its
+        CSV must hold the numbers drawn rather than answer 400 for the values that were replaced.
+        """
+        args = {
+            "range": "custom",
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "by": self.grouping.value,
+            "dimension": self.dimension,
+            "top": str(self.top),
+            "window": str(self.window_hours),
+        }
+        chosen = {"channel": self.channel_id, "group": self.group_id, "consent": self.consent_id}
+        args.update({k: str(v) for k, v in chosen.items() if v is not None})
+        args.update({f"step{i}": str(t) for i, t in enumerate(self.steps, 1)})
+        return args

@@ -61,6 +61,7 @@ def _chart_page(slug: str) -> Callable[[], str]:
             messages=messages,
             freshness=rollup_freshness(),
             args=_filter_args(),
+            csv_args=chart_filter.as_args(),
         )
 
     page.__doc__ = f"The {CHARTS[slug].title} chart page."

@@ -5,6 +5,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from ..consent.services import plain_text, sanitise_html
 from ..domain.cookie_levels import CookieLevel, cookies_to_clear, effective_level, may_track
 from ..domain.events import CollectError, parse_channel, parse_guid, parse_json, parse_level
 from ..extensions import db
@@ -56,11 +57,14 @@ def consent_texts(code: str, language: str | None, sender: Sender) -> dict[str, 
         )
         if variant is not None:
             short_text, full_text = variant.short_text, variant.full_text
+    # The texts go to other sites' pages (and to API clients that may insert the full text as
+    # HTML): clean them on the way out too, not only when the dashboard's form saves them, so a
+    # row written any other way cannot carry script. For saved texts this changes nothing.
     return {
         "code": consent.code_name,
         "display_name": consent.display_name,
-        "short_text": short_text,
-        "full_text": full_text,
+        "short_text": plain_text(short_text),
+        "full_text": sanitise_html(full_text or ""),
         "hash": consent.text_hash,
     }
 
