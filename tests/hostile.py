@@ -118,6 +118,7 @@ class HostileStore:
             "site": ["corporate", "shop"],
             "page": ["home", "pricing", "features", "contact"],
             "filename": ["css/app.css", "js/charts.js"],
+            "key": ["0" * 32],  # an unknown operation: the progress endpoint answers 404
         }
 
 
