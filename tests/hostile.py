@@ -97,6 +97,7 @@ class HostileStore:
     group_id: int = 0
     user_id: int = 0
     key_id: int = 0
+    progress_key: str = ""
     contacts: dict[str, int] = field(default_factory=dict)  # payload name -> contact id
     emails: dict[str, str] = field(default_factory=dict)  # payload name -> email
 
@@ -118,7 +119,7 @@ class HostileStore:
             "site": ["corporate", "shop"],
             "page": ["home", "pricing", "features", "contact"],
             "filename": ["css/app.css", "js/charts.js"],
-            "key": ["0" * 32],  # an unknown operation: the progress endpoint answers 404
+            "key": [self.progress_key],
         }
 
 
@@ -405,6 +406,19 @@ def _group_and_edits(client, store: HostileStore) -> None:
     )
 
 
+def _operation_progress() -> str:
+    """A finished long operation whose label and message hold payloads (an import names the
+    uploaded file); return its key for the progress endpoint."""
+    from dashboard.permissions import Permission
+    from dashboard.progress import new_key, track
+
+    key = new_key()
+    label = " ".join(PAYLOADS.values())
+    with track("import", Permission.EDIT_CONTACTS, f"Import of {label}", key=key) as recorder:
+        recorder.finish(f"Imported {label}", done=1)
+    return key
+
+
 def store_hostile_data(app: Flask, client, login_as, site_origin: str = ORIGIN) -> HostileStore:
     """Store every payload everywhere; return the ids of what was stored. ``client`` ends up
     logged in as an admin (whose email is returned too); the demo sites' channels also allow
@@ -418,6 +432,7 @@ def store_hostile_data(app: Flask, client, login_as, site_origin: str = ORIGIN) 
     _consent_and_clicks(client, store, app.config["SECRET_KEY"])
     _demo_form(client, store, site_origin)
     _group_and_edits(client, store)
+    store.progress_key = _operation_progress()
     refresh_rollups()
     db.session.commit()
     return store

@@ -33,6 +33,7 @@ SAFE_REFERRER_POLICIES = {"no-referrer", "same-origin", "strict-origin"}
 # Routes that do not answer HTML, and what they answer instead (everything else is a page).
 NOT_PAGES = {
     "groups.export": "text/csv",
+    "main.progress": "application/json",
     "tracking.consent": "application/json",
     "tracking.consent_state": "application/json",
     "tracking.tracker_js": "text/javascript",

@@ -180,8 +180,11 @@ def consent_state():
 def click():
     """Redirect a signed email link to its target, logging the click when allowed."""
     params = {k: request.args.get(k, "") for k in ("u", "c", "ch", "s")}
-    target = record_click(params, current_app.config["SECRET_KEY"])
-    db.session.commit()
+    # A GET that writes: take SQLite's write lock up front like unsafe methods do, or upgrading a
+    # read transaction while another writer holds the lock fails at once ("database is locked").
+    with write_intent():
+        target = record_click(params, current_app.config["SECRET_KEY"])
+        db.session.commit()
     response = redirect(target, code=302)
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
