@@ -714,7 +714,7 @@ def compact(panel: Panel, height: int = 280) -> Panel:
     for axis in ("xaxis", "yaxis", "yaxis2"):
         if axis in layout:
             layout[axis] = {**layout[axis], "title": {"text": ""}}
-    layout["xaxis"] = {**layout.get("xaxis", {}), "nticks": 4, "tickangle": 0}
+    layout["xaxis"] = {**layout.get("xaxis", {}), "nticks": 3, "tickangle": 0}
     return Panel(
         panel.key,
         panel.title,
