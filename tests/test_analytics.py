@@ -201,6 +201,23 @@ def test_a_group_of_every_contact_gives_the_rollup_numbers(client, store):
         assert get_csv(client, slug, panel, group=group.id) == get_csv(client, slug, panel), slug
 
 
+def test_a_group_filter_counts_agreements_made_before_the_range(client, store):
+    later = {"start": "2026-01-02", "end": "2026-01-03"}  # both agreed on 1 January
+    everyone = make_group(store["ana"], store["anon"], store["bo"])
+    assert get_csv(client, "consent", group=everyone.id, **later) == get_csv(
+        client, "consent", **later
+    )
+    assert [r[3:] for r in get_csv(client, "consent", **later)[1:]] == [
+        ["1", "0", "2"],  # Ana agrees again: still 2 current agreements
+        ["0", "1", "1"],  # the anonymous contact revokes
+    ]
+    anon = make_group(store["anon"], code="anon")
+    assert [r[3:] for r in get_csv(client, "consent", group=anon.id, **later)[1:]] == [
+        ["0", "0", "1"],
+        ["0", "1", "0"],
+    ]
+
+
 def test_a_group_filter_counts_only_its_members(client, store):
     group = make_group(store["bo"])
     rows = get_csv(client, "activity", group=group.id)
