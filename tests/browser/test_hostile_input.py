@@ -276,13 +276,16 @@ def test_payloads_never_run_break_a_page_or_reach_a_spreadsheet(
     # Plotly draws labels and hovers as text: the markup is visible, nothing became a link.
     page.goto(f"{live_server}/analytics/pages?range=7")
     page.wait_for_selector("[data-drawn=true]")
+    # (Which pages make the top ten depends on ties; all of them hold markup.)
+    markup = ("<script>", "<img src=x", "<svg", f"<{MARKER}>")
     ticks = " ".join(page.locator("#panel-pages-figure .ytick text").all_text_contents())
-    findings.check("chart labels", PAYLOADS["script"] in ticks, f"markup not shown: {ticks!r}")
+    findings.check("chart labels", any(m in ticks for m in markup), f"no markup: {ticks!r}")
     hovers = []
     for bar in page.locator("#panel-pages-figure .bars .point path").all():
         bar.hover(force=True)
         hovers += page.locator("#panel-pages-figure .hoverlayer text").all_text_contents()
-    findings.check("chart hover", any("<script>" in h for h in hovers), f"no markup: {hovers}")
+    shown = [h for h in hovers if any(m in h for m in markup)]
+    findings.check("chart hover", len(shown) >= 5, f"markup not shown as text: {hovers}")
     findings.check("charts", page.locator(".main-svg a").count() == 0, "a link in a chart")
     # A name in a hover template is not read as a template: "%{y}" stays "%{y}".
     page.goto(f"{live_server}/analytics/activity?range=7")
