@@ -40,7 +40,6 @@ import flask_migrate
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, func, make_url, select, text
-from sqlalchemy.engine import URL
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from dashboard import create_app
@@ -61,7 +60,7 @@ MACHINE_LOOP = 10_000_000
 
 @dataclass
 class StoreResult:
-    """Timings of one store."""
+    """One store: what it holds, its app and logged-in client, and its timings."""
 
     label: str
     contacts: int
@@ -108,10 +107,6 @@ def _make_group() -> None:
         db.session.commit()
 
 
-def _pg_admin_url(url: URL) -> URL:
-    return url.set(database="postgres")
-
-
 def small_store_url(large_url: str) -> str:
     """The small store next to the large one: ``<file>-small.sqlite`` beside a SQLite file, or
     database ``<name>_small`` on the same PostgreSQL server (created when missing)."""
@@ -120,7 +115,7 @@ def small_store_url(large_url: str) -> str:
         path = Path(url.database or "")
         return str(url.set(database=str(path.with_name(f"{path.stem}-small{path.suffix}"))))
     name = f"{url.database}_small"
-    engine = create_engine(_pg_admin_url(url), isolation_level="AUTOCOMMIT")
+    engine = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}):
             conn.execute(text(f'CREATE DATABASE "{name}"'))
@@ -131,10 +126,7 @@ def small_store_url(large_url: str) -> str:
 def _revision() -> str | None:
     try:
         return db.session.scalar(text("SELECT version_num FROM alembic_version"))
-    except ProgrammingError:  # PostgreSQL: no table yet
-        db.session.rollback()
-        return None
-    except OperationalError:  # SQLite: no table yet
+    except (ProgrammingError, OperationalError):  # an empty database: no table yet
         db.session.rollback()
         return None
 

@@ -297,7 +297,7 @@ def consent_days(f: ChartFilter, consent_ids: list[int]) -> tuple[int, dict[date
         )
         # Walk the members' rows in the window's order. Without statistics (SQLite keeps none
         # unless ANALYZE runs) SQLite reads every agreement of the consents by date instead and
-        # sorts them: 4-5x slower at 1M contacts.
+        # sorts them: about 4x slower at 1M contacts.
         .with_hint(ConsentAgreement, AGREEMENT_BY_CONTACT, dialect_name="sqlite")
     )
     changes = _member_join(query, ConsentAgreement.contact_id, f.group_id).subquery()
