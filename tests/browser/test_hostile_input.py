@@ -281,8 +281,14 @@ def test_payloads_never_run_break_a_page_or_reach_a_spreadsheet(
     ticks = " ".join(page.locator("#panel-pages-figure .ytick text").all_text_contents())
     findings.check("chart labels", any(m in ticks for m in markup), f"no markup: {ticks!r}")
     hovers = []
+    label = page.locator("#panel-pages-figure .hoverlayer text")
     for bar in page.locator("#panel-pages-figure .bars .point path").all():
+        # Leave the plot first so the label of the bar before goes away, then wait for this
+        # bar's label: plotly draws it on the next animation frame, late on a loaded machine.
+        page.mouse.move(0, 0)
+        label.first.wait_for(state="detached")
         bar.hover(force=True)
+        label.first.wait_for(state="visible")
         hovers += page.locator("#panel-pages-figure .hoverlayer text").all_text_contents()
     shown = [h for h in hovers if any(m in h for m in markup)]
     findings.check("chart hover", len(shown) >= 5, f"markup not shown as text: {hovers}")
@@ -293,6 +299,7 @@ def test_payloads_never_run_break_a_page_or_reach_a_spreadsheet(
     plot = page.locator("#panel-activity-figure .nsewdrag").first
     box = plot.bounding_box()
     plot.hover(position={"x": box["width"] - 5, "y": box["height"] / 2})  # today's bars
+    page.locator("#panel-activity-figure .hoverlayer text").first.wait_for(state="visible")
     hover = " ".join(page.locator("#panel-activity-figure .hoverlayer text").all_text_contents())
     findings.check("chart hover", "<b>bold</b> %{y}" in hover, f"name altered: {hover!r}")
 
