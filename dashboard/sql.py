@@ -17,13 +17,19 @@ def _sqlite_from_hint_text(self, table, text: str) -> str:  # type: ignore[no-un
 SQLiteCompiler.get_from_hint_text = _sqlite_from_hint_text  # type: ignore[method-assign]
 
 
-def upsert_insert(table):  # type: ignore[no-untyped-def]
-    """Return an INSERT for ``table`` that supports ``on_conflict_do_*`` on the current engine.
+def dialect_name() -> str:
+    """The name of the current engine's dialect: "sqlite" or "postgresql"."""
+    return db.session.get_bind().dialect.name
+
+
+def upsert_insert(table, name: str | None = None):  # type: ignore[no-untyped-def]
+    """Return an INSERT for ``table`` that supports ``on_conflict_do_*`` on the current engine
+    (or on the dialect ``name``, for statements built once and kept).
 
     SQLite (3.24+) and PostgreSQL share the ``ON CONFLICT`` syntax; SQLAlchemy exposes it per
     dialect, so pick the dialect's insert construct.
     """
-    name = db.session.get_bind().dialect.name
+    name = name or dialect_name()
     if name == "postgresql":
         return postgresql.insert(table)
     if name == "sqlite":

@@ -1,13 +1,15 @@
 """Queueing contacts whose group memberships must be refreshed soon (R17)."""
 
 from collections.abc import Iterable
+from functools import cache
 
 from sqlalchemy import literal, select
 from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql.dml import Insert
 
 from ..extensions import db
 from ..models import Contact, MembershipRefresh, utcnow
-from ..sql import upsert_insert
+from ..sql import dialect_name, upsert_insert
 
 
 def queue_membership_refresh(contact_ids: Iterable[int]) -> None:
@@ -15,10 +17,15 @@ def queue_membership_refresh(contact_ids: Iterable[int]) -> None:
     now = utcnow()
     rows = [{"contact_id": i, "queued_at": now} for i in sorted(set(contact_ids))]
     if rows:
-        stmt = upsert_insert(MembershipRefresh).on_conflict_do_nothing(
-            index_elements=["contact_id"]
-        )
-        db.session.execute(stmt, rows)
+        db.session.connection().execute(_queue(dialect_name()), rows)
+
+
+@cache
+def _queue(dialect: str) -> Insert:
+    """Queue rows, built once per dialect (every tracked request queues its contact); on the
+    table, not the class: no ORM bulk-insert machinery."""
+    insert = upsert_insert(MembershipRefresh.__table__, dialect)
+    return insert.on_conflict_do_nothing(index_elements=["contact_id"])
 
 
 def queue_membership_refresh_where(contact_filter: ColumnElement[bool]) -> None:

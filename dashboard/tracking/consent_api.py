@@ -10,11 +10,11 @@ from ..domain.cookie_levels import CookieLevel, cookies_to_clear, effective_leve
 from ..domain.events import CollectError, parse_channel, parse_guid, parse_json, parse_level
 from ..extensions import db
 from ..groups.freshness import queue_membership_refresh
-from ..models import AgreementAction, Channel, Consent, ConsentTranslation
+from ..models import AgreementAction, Consent, ConsentTranslation
 from . import ratelimit
 from .collect import Sender, TrackingRefused, authorised_channel
 from .consent_state import erase_activities, has_current_agreement, record_agreement
-from .guards import find_channel
+from .guards import ChannelInfo, find_channel
 from .identity import create_contact, resolve_contact
 
 
@@ -29,7 +29,7 @@ class ConsentChange:
     hash: str | None
 
 
-def tracking_consent(channel: Channel) -> Consent:
+def tracking_consent(channel: ChannelInfo) -> Consent:
     """The channel's tracking consent, or 404."""
     consent = (
         db.session.get(Consent, channel.tracking_consent_id)
@@ -96,7 +96,7 @@ def parse_change(body: bytes) -> tuple[ConsentChange, CookieLevel | None]:
 def change_consent(body: bytes, sender: Sender, policy: ratelimit.RatePolicy) -> dict[str, Any]:
     """POST /t/v1/consent: agree (R4, R15) or revoke (R5); the caller commits."""
     change, _claimed = parse_change(body)
-    channel = authorised_channel(change.channel, sender)
+    channel, _ = authorised_channel(change.channel, sender)
     consent = tracking_consent(channel)
     if change.consent != consent.code_name:
         raise TrackingRefused(400, "bad_request", "consent is not this channel's tracking consent")

@@ -3,11 +3,14 @@
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
+
+from sqlalchemy.sql.dml import Insert
 
 from ..extensions import db
 from ..models import HitCounter
 from ..models.hits import NO_CLAIM
-from ..sql import upsert_insert
+from ..sql import dialect_name, upsert_insert
 
 
 @dataclass(frozen=True)
@@ -41,8 +44,16 @@ def add_hits(hits: Counter[HitKey]) -> None:
         # Sorted so concurrent transactions lock counter rows in the same order (no deadlock).
         for k, n in sorted(hits.items(), key=lambda item: repr(item[0]))
     ]
-    stmt = upsert_insert(HitCounter)
-    stmt = stmt.on_conflict_do_update(
+    db.session.connection().execute(_add(dialect_name()), rows)
+
+
+@cache
+def _add(dialect: str) -> Insert:
+    """The counting upsert, built once per dialect (the tracking API runs it on every request);
+    on the table, not the class: no ORM bulk-insert machinery."""
+    table = HitCounter.__table__
+    insert = upsert_insert(table, dialect)
+    return insert.on_conflict_do_update(
         index_elements=[
             "channel_id",
             "day",
@@ -52,6 +63,5 @@ def add_hits(hits: Counter[HitKey]) -> None:
             "gpc",
             "tracked",
         ],
-        set_={"hits": HitCounter.hits + stmt.excluded.hits},
+        set_={"hits": table.c.hits + insert.excluded.hits},
     )
-    db.session.execute(stmt, rows)

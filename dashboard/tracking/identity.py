@@ -1,9 +1,10 @@
 """Contacts on the live site: resolve by GUID (R7), identify by email (R8), merge (R10)."""
 
 import uuid
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 
 from ..domain.contacts import Identification, identify, merged_fields
 from ..domain.events import CONTACT_FIELDS
@@ -21,14 +22,52 @@ from ..sql import upsert_insert
 MERGED_FIELDS = tuple(CONTACT_FIELDS)
 
 
+# Built once: every collect request with a contact cookie runs it.
+_BY_GUID = (
+    select(Contact)
+    .where(
+        or_(
+            Contact.guid == bindparam("guid"),
+            Contact.id.in_(
+                select(ContactAlias.contact_id).where(ContactAlias.guid == bindparam("guid"))
+            ),
+        )
+    )
+    .limit(1)
+)
+
+
 def resolve_contact(guid: uuid.UUID | None) -> Contact | None:
     """The contact a GUID names, following merged-away GUIDs to their survivor (R10)."""
     if guid is None:
         return None
-    aliased = select(ContactAlias.contact_id).where(ContactAlias.guid == guid)
-    return db.session.scalar(
-        select(Contact).where(or_(Contact.guid == guid, Contact.id.in_(aliased))).limit(1)
-    )
+    return db.session.scalar(_BY_GUID, {"guid": guid})
+
+
+@dataclass(frozen=True)
+class NewVisitor:
+    """A contact the tracking API has just created for a new visitor: its keys, no ORM object
+    (most new visitors send a page visit and nothing else; ``loaded`` makes one when needed)."""
+
+    id: int
+    guid: uuid.UUID
+
+
+_contact = Contact.__table__.c
+_INSERT_VISITOR = insert(Contact.__table__).returning(_contact.id, _contact.guid)
+
+
+def create_visitor(now: datetime) -> NewVisitor:
+    """Insert an anonymous contact whose last activity is ``now``."""
+    params = {"guid": uuid.uuid4(), "created_at": now, "updated_at": now, "last_activity_at": now}
+    return NewVisitor(*db.session.connection().execute(_INSERT_VISITOR, params).one())
+
+
+def loaded(contact: Contact | NewVisitor) -> Contact:
+    """The ORM object of ``contact``."""
+    if isinstance(contact, Contact):
+        return contact
+    return db.session.get_one(Contact, contact.id)  # created in this transaction
 
 
 def create_contact(**fields: object) -> Contact:

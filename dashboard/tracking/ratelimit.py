@@ -4,12 +4,14 @@ import hashlib
 import hmac
 import time
 from dataclasses import dataclass
+from functools import cache
 
 from sqlalchemy import delete
+from sqlalchemy.sql.dml import Insert
 
 from ..extensions import db
 from ..models import RateLimitWindow
-from ..sql import upsert_insert
+from ..sql import dialect_name, upsert_insert
 
 
 class RateLimited(Exception):
@@ -58,19 +60,23 @@ def hit(limits: list[Limit], now: float | None = None) -> None:
     retry_after = 60 - int(now % 60)
     # One statement for every limit; rows in key order, so concurrent requests lock the counter
     # rows of PostgreSQL in the same order.
-    insert = upsert_insert(RateLimitWindow)
-    stmt = (
-        insert.values(
-            [{"key": k, "window": window, "hits": 1} for k in sorted({x.key for x in limits})]
-        )
-        .on_conflict_do_update(
-            index_elements=["key", "window"], set_={"hits": RateLimitWindow.hits + 1}
-        )
-        .returning(RateLimitWindow.key, RateLimitWindow.hits)
-    )
-    counted = {key: hits for key, hits in db.session.execute(stmt)}
+    rows = [{"key": k, "window": window, "hits": 1} for k in sorted({x.key for x in limits})]
+    counted = {
+        key: hits for key, hits in db.session.connection().execute(_count(dialect_name()), rows)
+    }
     if any(counted[x.key] == 1 and x.key.startswith("channel:") for x in limits):
         # Once a minute per channel: drop windows that can no longer matter.
         db.session.execute(delete(RateLimitWindow).where(RateLimitWindow.window < window - 1))
     if any(counted[x.key] > x.per_minute for x in limits):
         raise RateLimited(retry_after)
+
+
+@cache
+def _count(dialect: str) -> Insert:
+    """The counting upsert, built once per dialect: the tracking API runs it on every request,
+    and a statement kept is neither built nor keyed for SQLAlchemy's compiled cache again."""
+    table = RateLimitWindow.__table__  # the table, not the class: no ORM bulk-insert machinery
+    insert = upsert_insert(table, dialect)
+    return insert.on_conflict_do_update(
+        index_elements=["key", "window"], set_={"hits": table.c.hits + insert.excluded.hits}
+    ).returning(table.c.key, table.c.hits)

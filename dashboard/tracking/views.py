@@ -104,18 +104,20 @@ def _json(payload: dict[str, Any], status: int = 200):  # type: ignore[no-untype
     return _cors(make_response(jsonify(payload), status))
 
 
-def _write(action: Callable[[], dict[str, Any]]):  # type: ignore[no-untyped-def]
+def _write(action: Callable[[], tuple[dict[str, Any], bool]]):  # type: ignore[no-untyped-def]
     """Run a writing service and answer once it is committed (a 200 means durable).
 
-    A uniqueness race (two requests creating the same email at once) is retried: the retry sees
-    the other transaction's row and takes the merge path. The CORS answer is read inside the
-    same unit of work: no second transaction after the commit, which could fail (the store
-    gone meanwhile) and turn a durable 200 into an error.
+    ``action`` returns the answer and whether it already knows the Origin is allowed (one of
+    the named channel's origins). A uniqueness race (two requests creating the same email at
+    once) is retried: the retry sees the other transaction's row and takes the merge path.
+    Otherwise the CORS answer is read inside the same unit of work: no second transaction after
+    the commit, which could fail (the store gone meanwhile) and turn a durable 200 into an error.
     """
     origin = request.headers.get("Origin")
 
     def unit() -> tuple[dict[str, Any], bool]:
-        return action(), bool(origin) and origin_allowed_anywhere(origin)
+        payload, allowed = action()
+        return payload, allowed or (bool(origin) and origin_allowed_anywhere(origin))
 
     for attempt in range(3):
         try:
@@ -154,7 +156,12 @@ def collect_events():
     if request.method == "OPTIONS":
         return _preflight()
     body, sender = _body(), _sender()
-    return _write(lambda: collect(body, sender, _policy()).as_json())
+
+    def action() -> tuple[dict[str, Any], bool]:
+        result = collect(body, sender, _policy())
+        return result.as_json(), result.origin_allowed
+
+    return _write(action)
 
 
 @bp.route("/consent", methods=["GET", "POST", "OPTIONS"], provide_automatic_options=False)
@@ -167,7 +174,7 @@ def consent():
         code = request.args.get("channel", "")
         return _json(consent_texts(code, request.args.get("lang"), sender))
     body = _body()
-    return _write(lambda: change_consent(body, sender, _policy()))
+    return _write(lambda: (change_consent(body, sender, _policy()), False))
 
 
 @bp.get("/consent/status")

@@ -22,11 +22,12 @@ Failures, and what each request then gets:
 """
 
 import contextlib
+import fcntl
 import logging
 import os
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from typing import Any
 
@@ -49,6 +50,34 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, DBAPIError) and (
         getattr(exc.orig, "sqlstate", None) in TRANSIENT_SQLSTATES
     )
+
+
+@contextlib.contextmanager
+def _writers_in_turn(app: Flask) -> Iterator[None]:
+    """SQLite: the writer threads of all worker processes take turns on a file lock before
+    they ask for the database's write lock.
+
+    SQLite admits one writer, and one that finds the lock taken polls for it, sleeping up to
+    100 ms between tries: with several processes the database sat idle between commits (the
+    API used half a core at its peak). Waiting on an ``flock`` instead wakes the next writer as
+    soon as the last one is done, and its batch has grown meanwhile. The kernel drops the lock
+    of a killed process. PostgreSQL needs no turns: writers lock rows, not the database.
+    """
+    path = app.extensions.get("tracking_writer_lock")
+    if path is None:
+        url = db.engine.url
+        database = url.database if url.get_backend_name() == "sqlite" else None
+        path = database + "-writer.lock" if database and database != ":memory:" else ""
+        app.extensions["tracking_writer_lock"] = path
+    if not path:
+        yield
+        return
+    with open(path, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 class _Unit:
@@ -91,12 +120,16 @@ class GroupCommitWriter:
 
     def _next_batch(self) -> list[_Unit]:
         batch = [self._queue.get(timeout=self.idle_seconds)]
+        self._take_waiting(batch)
+        return batch
+
+    def _take_waiting(self, batch: list[_Unit]) -> None:
+        """Add the units waiting in the queue to ``batch``, up to the batch size."""
         while len(batch) < self.max_batch:
             try:
                 batch.append(self._queue.get_nowait())
             except queue.Empty:
                 break
-        return batch
 
     def _run(self) -> None:
         while True:
@@ -115,7 +148,8 @@ class GroupCommitWriter:
         outcomes: list[tuple[_Unit, bool, Any]] = []
         again: list[_Unit] = []
         try:
-            with write_intent():
+            with _writers_in_turn(self.app), write_intent():
+                self._take_waiting(batch)  # more came while this process waited for its turn
                 for unit in batch:
                     unit.tries += 1
                     savepoint = db.session.begin_nested()
