@@ -17,6 +17,7 @@ from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from dashboard.domain.consent import consent_text_hash
 from dashboard.extensions import db
@@ -288,7 +289,10 @@ def test_payloads_never_run_break_a_page_or_reach_a_spreadsheet(
         page.mouse.move(0, 0)
         label.first.wait_for(state="detached")
         bar.hover(force=True)
-        label.first.wait_for(state="visible")
+        try:
+            label.first.wait_for(state="visible", timeout=5000)
+        except PlaywrightTimeout:  # no label for this bar: the count below tells if too few came
+            continue
         hovers += page.locator("#panel-pages-figure .hoverlayer text").all_text_contents()
     shown = [h for h in hovers if any(m in h for m in markup)]
     findings.check("chart hover", len(shown) >= 5, f"markup not shown as text: {hovers}")
