@@ -137,8 +137,9 @@ def _revision() -> str | None:
     try:
         return db.session.scalar(text("SELECT version_num FROM alembic_version"))
     except (ProgrammingError, OperationalError):  # an empty database: no table yet
-        db.session.rollback()
         return None
+    finally:
+        db.session.rollback()  # a SQLite read transaction left open would block the migration
 
 
 def _prepare_store(
