@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, select
 
 from dashboard.analytics import rollups
-from dashboard.analytics.rollups import Settings, refresh_rollups
+from dashboard.analytics.rollups import Settings, check_day, refresh_rollups
 from dashboard.analytics.text import page_url, referrer_host, source_value
 from dashboard.database import write_intent
 from dashboard.extensions import db
@@ -36,7 +36,7 @@ from dashboard.privacy.services import erase_contact
 from dashboard.tracking.identity import merge_contacts
 from tests import factories
 from tests.test_analytics import get_csv, make_group
-from tests.test_rollups import NEW_YEAR, add_activity, known_store
+from tests.test_rollups import D1, NEW_YEAR, add_activity, known_store
 
 PAGE_TYPES = ("pagevisit", "landingpage")
 DIMENSIONS = ("referrer", "utm_source", "utm_medium", "utm_campaign")
@@ -149,20 +149,9 @@ def test_new_activities_of_members_reach_the_group_charts(app, client, login_as)
     s = chart_store(app, client, login_as)
     group = make_group(s["bo"])
     before = activity_columns(get_csv(client, "activity", group=group.id))
-    add_activity(
-        s["bo"],
-        "pagevisit",
-        NEW_YEAR + timedelta(days=1, hours=3),
-        s["web"],
-        url="https://ex.com/new",
-    )
-    add_activity(
-        s["ana"],
-        "pagevisit",
-        NEW_YEAR + timedelta(days=1, hours=4),
-        s["web"],
-        url="https://ex.com/new",
-    )
+    for who, hours in (("bo", 3), ("ana", 4)):
+        at = NEW_YEAR + timedelta(days=1, hours=hours)
+        add_activity(s[who], "pagevisit", at, s["web"], url="https://ex.com/new")
     db.session.commit()
     assert activity_columns(get_csv(client, "activity", group=group.id)) == before  # not yet
     refresh_rollups()
@@ -258,6 +247,17 @@ def test_a_backfill_rebuilds_the_group_rollups(app, client, login_as):
     assert expected[0]
     rollups.backfill_rollups()
     assert rolled_group_counts() == expected
+    assert_group_rollups_exact()
+
+
+def test_the_reconciler_rebuilds_a_days_group_rows(app, client, login_as):
+    s = chart_store(app, client, login_as)
+    make_group(s["ana"], s["bo"], code="drift")
+    with write_intent():
+        db.session.execute(delete(GroupActivityDaily).where(GroupActivityDaily.day == D1))
+        db.session.commit()
+    assert rolled_group_counts() != raw_group_counts()
+    check_day(D1, force=True)
     assert_group_rollups_exact()
 
 

@@ -2,8 +2,10 @@
 
 Without a group filter every query reads daily rollups or the contact sample, so its cost depends
 on the range and the number of pages, channels and types, not on the number of activities. With a
-group filter the numbers are exact, read from the raw tables through the group's members and the
-``(contact_id, created_at)`` index of ``activity``.
+group filter, activities, page views and landings come from the group rollups (the same daily
+tables keyed by group, ``group_rollups.py``), exact and just as cheap; new contacts, agreements
+and the distinct-contact questions of a group up to ``GROUP_EXACT_LIMIT`` members are read from
+the raw tables through the group's members and the ``contact_id`` indexes.
 """
 
 from collections import defaultdict

@@ -8,7 +8,8 @@ slows a visitor down. The cost is a delay of one job interval (seconds) before a
 Three streams are rolled up, each keyed on its table's ascending id:
 
 * ``activity``: ``activity_daily``, ``page_daily`` (+ ``analytics_page``), ``source_daily`` and the
-  activities of sampled contacts (``activity_sample``);
+  activities of sampled contacts (``activity_sample``), and the same per contact group
+  (``group_*_daily``, whose membership changes are applied first: ``group_rollups.py``);
 * ``contact``: the creation days of new contacts, whose ``contact_daily`` row is recomputed (also
   for contacts that an activity of this run may have identified);
 * ``agreement``: ``consent_daily`` from the append-only agreement log.
