@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, select
 
-from dashboard.analytics import rollups
+from dashboard.analytics import group_rollups, rollups
 from dashboard.analytics.rollups import Settings, check_day, refresh_rollups
 from dashboard.analytics.text import page_url, referrer_host, source_value
 from dashboard.database import write_intent
@@ -337,8 +337,11 @@ def _apply(op: tuple, people: list[Contact | None], groups: list[ContactGroup], 
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(ops=operations, batch=st.integers(1, 6))
-def test_group_rollups_equal_the_raw_aggregation_over_current_members(app, ops, batch):
+@given(ops=operations, batch=st.integers(1, 6), changes=st.integers(1, 4))
+def test_group_rollups_equal_the_raw_aggregation_over_current_members(
+    app, monkeypatch, ops, batch, changes
+):
+    monkeypatch.setattr(group_rollups, "CHANGE_BATCH", changes)  # several runs per change set
     _clear()
     web = db.session.scalars(select(Channel)).first() or factories.channel("web-g")
     start = datetime(2026, 3, 1, tzinfo=UTC)
