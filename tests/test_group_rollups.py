@@ -27,6 +27,7 @@ from dashboard.models import (
 from dashboard.models.analytics import NO_CHANNEL, AnalyticsPage
 from dashboard.models.group_analytics import (
     GroupActivityDaily,
+    GroupContactDaily,
     GroupMemberChange,
     GroupPageDaily,
     GroupRollupMember,
@@ -115,8 +116,35 @@ def rolled_group_counts() -> tuple[Counter, Counter, Counter]:
     return activities, pages, sources
 
 
+def raw_group_contacts() -> dict:
+    """(group, creation day) -> (members created that day, of which with an email)."""
+    counts: Counter = Counter()
+    for g, at, email in db.session.execute(
+        select(ContactGroupMember.group_id, Contact.created_at, Contact.email).join(
+            Contact, Contact.id == ContactGroupMember.contact_id
+        )
+    ):
+        day = at.astimezone(UTC).date()
+        counts[(g, day, "contacts")] += 1
+        counts[(g, day, "identified")] += email is not None
+    return {
+        (g, d): (n, counts[(g, d, "identified")])
+        for (g, d, kind), n in counts.items()
+        if kind == "contacts"
+    }
+
+
 def assert_group_rollups_exact() -> None:
     assert rolled_group_counts() == raw_group_counts()
+    rolled = db.session.execute(
+        select(
+            GroupContactDaily.group_id,
+            GroupContactDaily.day,
+            GroupContactDaily.contacts,
+            GroupContactDaily.identified,
+        )
+    )
+    assert {(g, d): (n, k) for g, d, n, k in rolled if n} == raw_group_contacts()
 
 
 def activity_columns(rows: list[list[str]]) -> dict[str, dict[str, str]]:
@@ -221,11 +249,16 @@ def test_a_merge_moves_counts_between_groups(app, client, login_as):
 def test_erasing_a_member_removes_its_counts(app, client, login_as):
     s = chart_store(app, client, login_as)
     group = make_group(s["ana"], s["bo"], code="both")
+    created = {r[0]: r[3:] for r in get_csv(client, "contacts", group=group.id)[1:]}
+    assert created["2026-01-01"] != created["2026-01-02"]  # Bo, created on 1 January
     erase_contact(s["bo"], factories.user(role=Role.ADMIN, email="admin@example.com"))
     refresh_rollups()
     counts = activity_columns(get_csv(client, "activity", group=group.id))
     assert counts["2026-01-01"] == {"Click": "1"}  # Ana's click; Bo's three are gone
     assert counts["2026-01-03"] == {}
+    after = {r[0]: r[3:] for r in get_csv(client, "contacts", group=group.id)[1:]}
+    assert after["2026-01-01"] == created["2026-01-02"]  # no member created that day now
+    assert after["2025-12-31"] == created["2025-12-31"]  # Ana
     assert_group_rollups_exact()
 
 

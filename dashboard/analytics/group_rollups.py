@@ -14,6 +14,11 @@ it rolls up its window of new activities:
    (and the pair to ``group_rollup_member``) or takes them out; the log rows are deleted;
 3. recounts each dirty (group, day) pair from the raw rows of the rolled membership.
 
+``group_contact_daily`` (members created per day, identified now) is recounted, not added to: for
+the creation days of the contacts whose membership changed (``group_rollup_member`` keeps each
+one's day, so a deleted contact's day is known), and for every group wherever the store-wide
+``contact_daily`` is recounted (new contacts, identifying activities, the reconciler).
+
 Then the window of new activities (and late ids of earlier gaps) is added to every group of the
 rolled membership. Steps 2 and 3 read only ids the stream had rolled up before this run, the
 window only newer ones, so an activity arriving in the same run as its contact's membership is
@@ -29,20 +34,21 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from datetime import date
 
-from sqlalchemy import and_, bindparam, delete, insert, select
+from sqlalchemy import Integer, and_, bindparam, delete, func, insert, literal, select
 from sqlalchemy.sql import ColumnElement
 
 from ..extensions import db
-from ..models import Activity, ContactGroupMember
+from ..models import Activity, Contact, ContactGroupMember
 from ..models.group_analytics import (
     GroupActivityDaily,
+    GroupContactDaily,
     GroupDirtyDay,
     GroupMemberChange,
     GroupPageDaily,
     GroupRollupMember,
     GroupSourceDaily,
 )
-from .sql import day_end, day_start
+from .sql import day_end, day_runs, day_start, utc_day
 from .targets import Target
 
 CHANGE_BATCH = 5_000  # log rows per transaction: at 1M contacts about 2 s of SQLite's write lock
@@ -139,27 +145,63 @@ def apply_membership_changes(rollup, rolled: ColumnElement[bool]) -> tuple[int, 
     for chunk in _chunks(ids):
         db.session.execute(delete(GroupMemberChange).where(GroupMemberChange.id.in_(chunk)))
     removed = _by_group(counted - current)
+    contact_days: dict[int, set[date]] = defaultdict(set)
     for group_id, members in removed.items():
         for chunk in _chunks(members):
-            mine = GroupRollupMember.contact_id.in_(chunk)
+            member = GroupRollupMember
+            mine = and_(member.group_id == group_id, member.contact_id.in_(chunk))
+            contact_days[group_id].update(
+                db.session.scalars(select(GroupRollupMember.created_day).where(mine).distinct())
+            )
             rollup.run(
                 and_(rolled, Activity.contact_id.in_(chunk)),
                 target=rolled_members([group_id], sign=-1),
             )
-            db.session.execute(
-                delete(GroupRollupMember).where(GroupRollupMember.group_id == group_id, mine)
-            )
+            db.session.execute(delete(GroupRollupMember).where(mine))
     for group_id, members in _by_group(current - counted).items():
         for chunk in _chunks(members):
+            joining = select(
+                literal(group_id, Integer), Contact.id, utc_day(Contact.created_at)
+            ).where(Contact.id.in_(chunk))
             db.session.execute(
-                insert(GroupRollupMember),
-                [{"group_id": group_id, "contact_id": c} for c in chunk],
+                insert(GroupRollupMember).from_select(
+                    ["group_id", "contact_id", "created_day"], joining
+                )
             )
+            created = joining.with_only_columns(utc_day(Contact.created_at)).distinct()
+            contact_days[group_id].update(db.session.scalars(created))
             rollup.run(
                 and_(rolled, Activity.contact_id.in_(chunk)), target=rolled_members([group_id])
             )
+    for group_id, days in contact_days.items():
+        recount_contact_days(day_runs(sorted(days)), [group_id])
     _drop_empty_rows(list(removed))
     return len(rows), len(rows) < CHANGE_BATCH
+
+
+def recount_contact_days(runs: list[tuple[date, date]], groups: list[int] | None = None) -> None:
+    """Recount ``group_contact_daily`` of the day runs (of ``groups``, or every group) from the
+    contact table and the rolled membership."""
+    member = GroupRollupMember
+    day = utc_day(Contact.created_at).label("day")
+    for first, last in runs:
+        span = [GroupContactDaily.day >= first, GroupContactDaily.day <= last]
+        chosen = [] if groups is None else [member.group_id.in_(groups)]
+        if groups is not None:
+            span.append(GroupContactDaily.group_id.in_(groups))
+        db.session.execute(delete(GroupContactDaily).where(*span))
+        counts = (
+            select(member.group_id, day, func.count(), func.count(Contact.email))
+            .select_from(Contact)
+            .join(member, and_(member.contact_id == Contact.id, *chosen))
+            .where(Contact.created_at >= day_start(first), Contact.created_at < day_end(last))
+            .group_by(member.group_id, day)
+        )
+        db.session.execute(
+            insert(GroupContactDaily).from_select(
+                ["group_id", "day", "contacts", "identified"], counts
+            )
+        )
 
 
 def _drop_empty_rows(groups: list[int]) -> None:
@@ -190,14 +232,18 @@ def roll_group_changes(rollup, rolled: ColumnElement[bool]) -> bool:  # type: ig
 def reset_group_rollups() -> None:
     """Empty the group rollups and their logs and take the current membership as the rolled one
     (the caller then rolls every activity up from the start, and commits)."""
-    for model in (*LOGS, *GROUP_ROLLUPS, GroupRollupMember):
+    for model in (*LOGS, *GROUP_ROLLUPS, GroupContactDaily, GroupRollupMember):
         db.session.execute(delete(model))
     # After the log is emptied: a change committed between the two statements stays logged and
     # is applied (or found already applied) by the next run.
     db.session.execute(
         insert(GroupRollupMember).from_select(
-            ["group_id", "contact_id"],
-            select(ContactGroupMember.group_id, ContactGroupMember.contact_id),
+            ["group_id", "contact_id", "created_day"],
+            select(
+                ContactGroupMember.group_id,
+                ContactGroupMember.contact_id,
+                utc_day(Contact.created_at),
+            ).join(Contact, Contact.id == ContactGroupMember.contact_id),
         )
     )
 

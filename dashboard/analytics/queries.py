@@ -25,7 +25,6 @@ from ..models import (
     Channel,
     Consent,
     ConsentAgreement,
-    Contact,
     ContactGroup,
     ContactGroupMember,
     HitCounter,
@@ -40,7 +39,12 @@ from ..models.analytics import (
     PageDaily,
     SourceDaily,
 )
-from ..models.group_analytics import GroupActivityDaily, GroupPageDaily, GroupSourceDaily
+from ..models.group_analytics import (
+    GroupActivityDaily,
+    GroupContactDaily,
+    GroupPageDaily,
+    GroupSourceDaily,
+)
 from .filters import ChartFilter
 from .payloads import (
     ConsentDay,
@@ -197,19 +201,10 @@ def activity_counts(f: ChartFilter) -> dict[tuple[date, int], int]:
 
 
 def contact_counts(f: ChartFilter) -> dict[date, tuple[int, int]]:
-    """(new contacts, of which identified now) per UTC creation day."""
-    if f.group_id is None:
-        rows = db.session.execute(
-            select(ContactDaily.day, ContactDaily.contacts, ContactDaily.identified).where(
-                ContactDaily.day >= f.start, ContactDaily.day <= f.end
-            )
-        )
-    else:
-        day = utc_day(Contact.created_at).label("day")
-        query = select(day, func.count(), func.count(Contact.email)).where(
-            _in_range(Contact.created_at, f.start, f.end)
-        )
-        rows = db.session.execute(_member_join(query, Contact.id, f.group_id).group_by(day))
+    """(new contacts, of which identified now) per UTC creation day (the group's members with
+    its filter)."""
+    model, where = _daily(f, ContactDaily, GroupContactDaily)
+    rows = db.session.execute(select(model.day, model.contacts, model.identified).where(*where))
     return {d: (int(n), int(k)) for d, n, k in rows}
 
 

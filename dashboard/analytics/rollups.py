@@ -63,7 +63,7 @@ from ..models.analytics import (
 )
 from ..sql import upsert_insert
 from . import group_rollups
-from .sql import day_end, day_start, dialect_name, in_sample, sampled, utc_day
+from .sql import day_end, day_runs, day_start, dialect_name, in_sample, sampled, utc_day
 from .targets import EVERYONE, Target
 from .text import page_url, redact, referrer_host, source_value, url_hash
 
@@ -499,7 +499,7 @@ def _ensure_sample_rate(settings: Settings) -> int:
 
 def recompute_contact_days(days: Iterable[date]) -> None:
     """Recount ``contact_daily`` for ``days`` from the contact table."""
-    runs = _runs(sorted(set(days)))
+    runs = day_runs(sorted(set(days)))
     day = utc_day(Contact.created_at).label("day")
     for first, last in runs:
         counts = {
@@ -516,17 +516,7 @@ def recompute_contact_days(days: Iterable[date]) -> None:
         rows = [{"day": d, "contacts": n, "identified": k} for d, (n, k) in counts.items() if n]
         if rows:
             db.session.execute(upsert_insert(ContactDaily.__table__).on_conflict_do_nothing(), rows)
-
-
-def _runs(days: list[date]) -> list[tuple[date, date]]:
-    """Consecutive days merged into (first, last) runs."""
-    runs: list[tuple[date, date]] = []
-    for d in days:
-        if runs and d == runs[-1][1] + timedelta(days=1):
-            runs[-1] = (runs[-1][0], d)
-        else:
-            runs.append((d, d))
-    return runs
+    group_rollups.recount_contact_days(runs)
 
 
 def _roll_agreements(condition: ColumnElement[bool]) -> int:

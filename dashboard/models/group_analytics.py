@@ -58,6 +58,15 @@ class GroupSourceDaily(db.Model):
     visits: Mapped[int] = mapped_column(default=0)
 
 
+class GroupContactDaily(db.Model):
+    """A group's members created per UTC day, and how many of them are identified now."""
+
+    group_id: Mapped[int] = mapped_column(_group_fk(), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    contacts: Mapped[int] = mapped_column(default=0)
+    identified: Mapped[int] = mapped_column(default=0)
+
+
 class GroupRollupMember(db.Model):
     """The membership the group rollups count: ``contact_group_member`` as of the last change the
     job applied. Only the job writes it (under the activity stream's lock), so new activities are
@@ -66,6 +75,7 @@ class GroupRollupMember(db.Model):
 
     group_id: Mapped[int] = mapped_column(_group_fk(), primary_key=True)
     contact_id: Mapped[int] = mapped_column(primary_key=True)
+    created_day: Mapped[date] = mapped_column(Date)  # the contact's: recounted when it leaves
 
     __table_args__ = (Index("ix_group_rollup_member_contact", "contact_id"),)
 

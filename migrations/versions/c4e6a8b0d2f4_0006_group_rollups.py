@@ -46,6 +46,14 @@ def upgrade():
     sa.ForeignKeyConstraint(['type_id'], ['activity_type.id'], name=op.f('fk_group_activity_daily_type_id_activity_type'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('group_id', 'day', 'channel_id', 'type_id', name=op.f('pk_group_activity_daily'))
     )
+    op.create_table('group_contact_daily',
+    sa.Column('group_id', sa.Integer(), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('contacts', sa.Integer(), nullable=False),
+    sa.Column('identified', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['group_id'], ['contact_group.id'], name=op.f('fk_group_contact_daily_group_id_contact_group'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('group_id', 'day', name=op.f('pk_group_contact_daily'))
+    )
     op.create_table('group_page_daily',
     sa.Column('group_id', sa.Integer(), nullable=False),
     sa.Column('day', sa.Date(), nullable=False),
@@ -60,6 +68,7 @@ def upgrade():
     op.create_table('group_rollup_member',
     sa.Column('group_id', sa.Integer(), nullable=False),
     sa.Column('contact_id', sa.Integer(), nullable=False),
+    sa.Column('created_day', sa.Date(), nullable=False),
     sa.ForeignKeyConstraint(['group_id'], ['contact_group.id'], name=op.f('fk_group_rollup_member_group_id_contact_group'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('group_id', 'contact_id', name=op.f('pk_group_rollup_member'))
     )
@@ -165,6 +174,7 @@ def downgrade():
 
     op.drop_table('group_rollup_member')
     op.drop_table('group_page_daily')
+    op.drop_table('group_contact_daily')
     op.drop_table('group_activity_daily')
     op.drop_table('group_member_change')
     op.drop_table('group_dirty_day')
