@@ -14,7 +14,7 @@ from ..models.analytics import ActivityDaily, PageDaily, SourceDaily
 @dataclass(frozen=True)
 class Target:
     """Where aggregated activities are added: the store-wide rollups (no group), or the group
-    rollups keyed by ``group`` (a column of a joined table, or a literal group id), each count
+    rollups keyed by ``group`` (a column of the joined membership table), each count
     multiplied by ``sign`` (-1 takes activities out)."""
 
     activity: type = ActivityDaily
