@@ -41,6 +41,7 @@ def make_group(*contacts, code: str = "vip") -> ContactGroup:
     for c in contacts:
         db.session.add(ContactGroupMember(group_id=group.id, contact_id=c.id, manual=True))
     db.session.commit()
+    refresh_rollups()  # group charts read the group rollups, which the job keeps
     return group
 
 

@@ -2,18 +2,21 @@
 
 Without a group filter every query reads daily rollups or the contact sample, so its cost depends
 on the range and the number of pages, channels and types, not on the number of activities. With a
-group filter the numbers are exact, read from the raw tables through the group's members and the
-``(contact_id, created_at)`` index of ``activity``.
+group filter, activities, page views and landings come from the group rollups (the same daily
+tables keyed by group, ``group_rollups.py``), exact and just as cheap; new contacts, agreements
+and the distinct-contact questions of a group up to ``GROUP_EXACT_LIMIT`` members are read from
+the raw tables through the group's members and the ``contact_id`` indexes.
 """
 
 from collections import defaultdict
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, case, func, select, text
 from sqlalchemy.sql import ColumnElement, Select
 
 from ..extensions import db
-from ..groups.compiler import ACTIVITY_OF_TYPE_BY_CONTACT, AGREEMENT_BY_CONTACT
+from ..groups.compiler import AGREEMENT_BY_CONTACT
 from ..groups.membership import member_count
 from ..models import (
     Activity,
@@ -22,7 +25,6 @@ from ..models import (
     Channel,
     Consent,
     ConsentAgreement,
-    Contact,
     ContactGroup,
     ContactGroupMember,
     HitCounter,
@@ -36,6 +38,12 @@ from ..models.analytics import (
     ContactDaily,
     PageDaily,
     SourceDaily,
+)
+from ..models.group_analytics import (
+    GroupActivityDaily,
+    GroupContactDaily,
+    GroupPageDaily,
+    GroupSourceDaily,
 )
 from .filters import ChartFilter
 from .payloads import (
@@ -51,7 +59,7 @@ from .payloads import (
 )
 from .rollups import sample_rate
 from .sql import bucket_day, day_end, day_start, dialect_name, epoch_seconds, utc_day
-from .text import page_url, referrer_host, source_value, url_hash
+from .text import page_url
 
 # --- Reference data ------------------------------------------------------------------------------
 
@@ -165,36 +173,27 @@ def _channel(column: ColumnElement[int], f: ChartFilter) -> list[ColumnElement[b
     return [column == f.channel_id] if f.channel_id is not None else []
 
 
+def _daily(f: ChartFilter, everyone: Any, grouped: Any) -> tuple[Any, list[ColumnElement[bool]]]:
+    """The daily rollup to read for the filter (the group's with a group filter) and the
+    conditions selecting the range (and the group)."""
+    model = everyone if f.group_id is None else grouped
+    where = [model.day >= f.start, model.day <= f.end]
+    if f.group_id is not None:
+        where.append(model.group_id == f.group_id)
+    return model, where
+
+
 # --- Activity over time --------------------------------------------------------------------------
 
 
 def activity_counts(f: ChartFilter) -> dict[tuple[date, int], int]:
-    """Activities per (UTC day, type id) in the range."""
-    if f.group_id is None:
-        rows = db.session.execute(
-            select(ActivityDaily.day, ActivityDaily.type_id, func.sum(ActivityDaily.activities))
-            .where(
-                ActivityDaily.day >= f.start,
-                ActivityDaily.day <= f.end,
-                *_channel(ActivityDaily.channel_id, f),
-            )
-            .group_by(ActivityDaily.day, ActivityDaily.type_id)
-        )
-    else:
-        day = utc_day(Activity.created_at).label("day")
-        query = select(day, Activity.type_id, func.count()).where(
-            _in_range(Activity.created_at, f.start, f.end),
-            *_channel(func.coalesce(Activity.channel_id, NO_CHANNEL), f),
-        )
-        if f.channel_id is None:
-            # Every column read is in this index: SQLite would otherwise take the
-            # (contact_id, created_at) index for the range and read each row from the table.
-            query = query.with_hint(
-                Activity, f"INDEXED BY {ACTIVITY_OF_TYPE_BY_CONTACT}", dialect_name="sqlite"
-            )
-        rows = db.session.execute(
-            _member_join(query, Activity.contact_id, f.group_id).group_by(day, Activity.type_id)
-        )
+    """Activities per (UTC day, type id) in the range (of the group's members with its filter)."""
+    model, where = _daily(f, ActivityDaily, GroupActivityDaily)
+    rows = db.session.execute(
+        select(model.day, model.type_id, func.sum(model.activities))
+        .where(*where, *_channel(model.channel_id, f))
+        .group_by(model.day, model.type_id)
+    )
     return {(d, t): int(n) for d, t, n in rows}
 
 
@@ -202,19 +201,10 @@ def activity_counts(f: ChartFilter) -> dict[tuple[date, int], int]:
 
 
 def contact_counts(f: ChartFilter) -> dict[date, tuple[int, int]]:
-    """(new contacts, of which identified now) per UTC creation day."""
-    if f.group_id is None:
-        rows = db.session.execute(
-            select(ContactDaily.day, ContactDaily.contacts, ContactDaily.identified).where(
-                ContactDaily.day >= f.start, ContactDaily.day <= f.end
-            )
-        )
-    else:
-        day = utc_day(Contact.created_at).label("day")
-        query = select(day, func.count(), func.count(Contact.email)).where(
-            _in_range(Contact.created_at, f.start, f.end)
-        )
-        rows = db.session.execute(_member_join(query, Contact.id, f.group_id).group_by(day))
+    """(new contacts, of which identified now) per UTC creation day (the group's members with
+    its filter)."""
+    model, where = _daily(f, ContactDaily, GroupContactDaily)
+    rows = db.session.execute(select(model.day, model.contacts, model.identified).where(*where))
     return {d: (int(n), int(k)) for d, n, k in rows}
 
 
@@ -332,15 +322,10 @@ def page_ranking(f: ChartFilter, type_code: str, *, uniques: bool) -> Ranking:
     type_id_ = type_id(type_code)
     if type_id_ is None:
         return Ranking([], {}, 0)
-    if f.group_id is not None:
-        return _raw_page_ranking(f, type_id_, uniques=uniques)
-    where = (
-        PageDaily.day >= f.start,
-        PageDaily.day <= f.end,
-        PageDaily.type_id == type_id_,
-        *_channel(AnalyticsPage.channel_id, f),
-    )
-    total = func.sum(PageDaily.views)
+    model, span = _daily(f, PageDaily, GroupPageDaily)
+    kind = [*span, model.type_id == type_id_]
+    where = [*kind, *_channel(AnalyticsPage.channel_id, f)]
+    total = func.sum(model.views)
     top = db.session.execute(
         select(
             AnalyticsPage.id,
@@ -349,44 +334,31 @@ def page_ranking(f: ChartFilter, type_code: str, *, uniques: bool) -> Ranking:
             AnalyticsPage.channel_id,
             total,
         )
-        .join(AnalyticsPage, AnalyticsPage.id == PageDaily.page_id)
+        .join(AnalyticsPage, AnalyticsPage.id == model.page_id)
         .where(*where)
         .group_by(
             AnalyticsPage.id, AnalyticsPage.url, AnalyticsPage.title, AnalyticsPage.channel_id
         )
+        .having(total > 0)
         .order_by(total.desc(), AnalyticsPage.id)
         .limit(f.top)
     ).all()
     grand = db.session.scalar(
         select(func.coalesce(total, 0))
-        .join(AnalyticsPage, AnalyticsPage.id == PageDaily.page_id)
+        .join(AnalyticsPage, AnalyticsPage.id == model.page_id)
         .where(*where)
     )
     ids = [r[0] for r in top]
     unique: dict[int, Estimate] = {}
     if uniques and ids:
-        rate = sample_rate()
-        counts = dict(
-            db.session.execute(
-                select(ActivitySample.page_id, func.count(func.distinct(ActivitySample.contact_id)))
-                .where(
-                    ActivitySample.page_id.in_(ids),
-                    ActivitySample.type_id == type_id_,
-                    _in_range(ActivitySample.created_at, f.start, f.end),
-                )
-                .group_by(ActivitySample.page_id)
-            ).all()
-        )
-        unique = {i: estimate(int(counts.get(i, 0)), rate) for i in ids}
+        if f.group_id is None:
+            unique = _sample_uniques(f, type_id_, ids)
+        else:
+            unique = _group_page_uniques(f, type_id_, {r[0]: (r[3], r[1]) for r in top})
     daily_rows = db.session.execute(
-        select(PageDaily.day, PageDaily.page_id, func.sum(PageDaily.views))
-        .where(
-            PageDaily.day >= f.start,
-            PageDaily.day <= f.end,
-            PageDaily.type_id == type_id_,
-            PageDaily.page_id.in_(ids[:SERIES_TOP]),
-        )
-        .group_by(PageDaily.day, PageDaily.page_id)
+        select(model.day, model.page_id, func.sum(model.views))
+        .where(*kind, model.page_id.in_(ids[:SERIES_TOP]))
+        .group_by(model.day, model.page_id)
     )
     rows = [
         PageTotal(str(i), title or url, url, c, int(n), unique.get(i) if uniques else None)
@@ -395,156 +367,76 @@ def page_ranking(f: ChartFilter, type_code: str, *, uniques: bool) -> Ranking:
     return Ranking(rows, {(d, str(p)): int(n) for d, p, n in daily_rows}, int(grand or 0))
 
 
-def _raw_page_ranking(f: ChartFilter, type_id_: int, *, uniques: bool) -> Ranking:
-    """A group's top pages from raw rows: views summed in SQL per (day, channel, URL), then per
-    page (the URL without query string); unique contacts exact for groups up to
-    ``GROUP_EXACT_LIMIT`` members, estimated from the sample above it."""
-    day = utc_day(Activity.created_at).label("day")
-    channel = func.coalesce(Activity.channel_id, NO_CHANNEL).label("channel")
-    where = [
-        Activity.type_id == type_id_,
-        Activity.url.is_not(None),
-        _in_range(Activity.created_at, f.start, f.end),
-        _in_group(Activity.contact_id, f.group_id),
-        *_channel(channel, f),
-    ]
-    rows = db.session.execute(
-        select(day, channel, Activity.url, func.count())
-        .where(*where)
-        .group_by(day, channel, Activity.url)
-    )
-    counts: dict[tuple[int, str], int] = defaultdict(int)
-    daily: dict[tuple[date, tuple[int, str]], int] = defaultdict(int)
-    for d, c, url, n in rows:
-        key = (c, page_url(url))
-        counts[key] += n
-        daily[(d, key)] += n
-    ranked = sorted(counts, key=lambda k: (-counts[k], k))[: f.top]
-    # Titles as the rollups keep them (the latest seen per page): cheaper than grouping raw text.
-    titles = {
-        (c, u): t
-        for c, u, t in db.session.execute(
-            select(AnalyticsPage.channel_id, AnalyticsPage.url, AnalyticsPage.title).where(
-                AnalyticsPage.url_hash.in_([url_hash(u) for _, u in ranked])
-            )
-        )
-        if t
-    }
-    names = {k: f"{k[0]}|{k[1]}" for k in ranked}
-    unique = _group_page_uniques(f, type_id_, where, ranked) if uniques else {}
-    out = [
-        PageTotal(names[k], titles.get(k, k[1]), k[1], k[0], counts[k], unique.get(k))
-        for k in ranked
-    ]
-    top = set(ranked[:SERIES_TOP])
-    series = {(d, names[k]): n for (d, k), n in daily.items() if k in top}
-    return Ranking(out, series, sum(counts.values()))
-
-
-def _group_page_uniques(
-    f: ChartFilter, type_id_: int, where: list, pages: list[tuple[int, str]]
-) -> dict[tuple[int, str], Estimate]:
-    if not pages:
-        return {}
-    if member_count(f.group_id) <= GROUP_EXACT_LIMIT:
-        channel = func.coalesce(Activity.channel_id, NO_CHANNEL)
-        visitors: dict[tuple[int, str], set[int]] = defaultdict(set)
-        wanted = set(pages)
-        for c, url, contact_id in db.session.execute(
-            select(channel, Activity.url, Activity.contact_id).where(*where).distinct()
-        ):
-            key = (c, page_url(url))
-            if key in wanted:
-                visitors[key].add(contact_id)
-        return {k: Estimate(len(visitors[k])) for k in pages}
-    ids = {
-        (c, u): i
-        for i, c, u in db.session.execute(
-            select(AnalyticsPage.id, AnalyticsPage.channel_id, AnalyticsPage.url).where(
-                AnalyticsPage.url_hash.in_([url_hash(u) for _, u in pages])
-            )
-        )
-    }
+def _sample_uniques(
+    f: ChartFilter, type_id_: int, ids: list[int], *extra: ColumnElement[bool]
+) -> dict[int, Estimate]:
+    """Unique contacts per page estimated from the contact sample (restricted by ``extra``)."""
     rate = sample_rate()
     counts = dict(
         db.session.execute(
             select(ActivitySample.page_id, func.count(func.distinct(ActivitySample.contact_id)))
             .where(
-                ActivitySample.page_id.in_(list(ids.values())),
+                ActivitySample.page_id.in_(ids),
                 ActivitySample.type_id == type_id_,
                 _in_range(ActivitySample.created_at, f.start, f.end),
-                _sample_in_group(ActivitySample.contact_id, f.group_id),
+                *extra,
             )
             .group_by(ActivitySample.page_id)
         ).all()
     )
-    return {k: estimate(int(counts.get(ids.get(k, -1), 0)), rate) for k in pages}
+    return {i: estimate(int(counts.get(i, 0)), rate) for i in ids}
+
+
+def _group_page_uniques(
+    f: ChartFilter, type_id_: int, pages: dict[int, tuple[int, str]]
+) -> dict[int, Estimate]:
+    """Unique contacts of a group per page (id -> (channel, URL)): exact from the members' raw
+    rows up to ``GROUP_EXACT_LIMIT`` members, estimated from the sample above it."""
+    if member_count(f.group_id) > GROUP_EXACT_LIMIT:
+        in_group = _sample_in_group(ActivitySample.contact_id, f.group_id)
+        return _sample_uniques(f, type_id_, list(pages), in_group)
+    channel = func.coalesce(Activity.channel_id, NO_CHANNEL)
+    wanted = {key: page_id for page_id, key in pages.items()}
+    visitors: dict[int, set[int]] = defaultdict(set)
+    for c, url, contact_id in db.session.execute(
+        select(channel, Activity.url, Activity.contact_id)
+        .where(
+            Activity.type_id == type_id_,
+            Activity.url.is_not(None),
+            _in_range(Activity.created_at, f.start, f.end),
+            _in_group(Activity.contact_id, f.group_id),
+            *_channel(channel, f),
+        )
+        .distinct()
+    ):
+        page_id = wanted.get((c, page_url(url)))
+        if page_id is not None:
+            visitors[page_id].add(contact_id)
+    return {i: Estimate(len(visitors[i])) for i in pages}
 
 
 def source_ranking(f: ChartFilter, dimension: str) -> Ranking:
     """Top referrer hosts or UTM values by landings over the range ("" = none)."""
-    if f.group_id is not None:
-        return _raw_source_ranking(f, dimension)
-    where = (
-        SourceDaily.day >= f.start,
-        SourceDaily.day <= f.end,
-        SourceDaily.dimension == dimension,
-        *_channel(SourceDaily.channel_id, f),
-    )
-    total = func.sum(SourceDaily.visits)
+    model, where = _daily(f, SourceDaily, GroupSourceDaily)
+    where += [model.dimension == dimension, *_channel(model.channel_id, f)]
+    total = func.sum(model.visits)
     top = db.session.execute(
-        select(SourceDaily.value, total)
+        select(model.value, total)
         .where(*where)
-        .group_by(SourceDaily.value)
-        .order_by(total.desc(), SourceDaily.value)
+        .group_by(model.value)
+        .having(total > 0)
+        .order_by(total.desc(), model.value)
         .limit(f.top)
     ).all()
     grand = db.session.scalar(select(func.coalesce(total, 0)).where(*where))
     values = [v for v, _ in top]
     daily_rows = db.session.execute(
-        select(SourceDaily.day, SourceDaily.value, total)
-        .where(*where, SourceDaily.value.in_(values[:SERIES_TOP]))
-        .group_by(SourceDaily.day, SourceDaily.value)
+        select(model.day, model.value, total)
+        .where(*where, model.value.in_(values[:SERIES_TOP]))
+        .group_by(model.day, model.value)
     )
     rows = [PageTotal(v, v, "", f.channel_id or 0, int(n)) for v, n in top]
     return Ranking(rows, {(d, v): int(n) for d, v, n in daily_rows}, int(grand or 0))
-
-
-SOURCE_COLUMNS = {
-    "referrer": Activity.referrer,
-    "utm_source": Activity.utm_source,
-    "utm_medium": Activity.utm_medium,
-    "utm_campaign": Activity.utm_campaign,
-}
-
-
-def _raw_source_ranking(f: ChartFilter, dimension: str) -> Ranking:
-    landing = type_id("landingpage")
-    column = SOURCE_COLUMNS[dimension]
-    day = utc_day(Activity.created_at).label("day")
-    channel = func.coalesce(Activity.channel_id, NO_CHANNEL)
-    query = select(column, day, func.count()).where(
-        Activity.type_id == landing,
-        _in_range(Activity.created_at, f.start, f.end),
-        *_channel(channel, f),
-    )
-    rows = db.session.execute(
-        _member_join(query, Activity.contact_id, f.group_id).group_by(column, day)
-    )
-    normal = referrer_host if dimension == "referrer" else source_value
-    counts: dict[str, int] = defaultdict(int)
-    daily: dict[tuple[date, str], int] = defaultdict(int)
-    for raw, d, n in rows:
-        value = normal(raw)
-        counts[value] += n
-        daily[(d, value)] += n
-    ranked = sorted(counts, key=lambda v: (-counts[v], v))[: f.top]
-    top5 = set(ranked[:SERIES_TOP])
-    return Ranking(
-        [PageTotal(v, v, "", f.channel_id or 0, counts[v]) for v in ranked],
-        {k: n for k, n in daily.items() if k[1] in top5},
-        sum(counts.values()),
-    )
 
 
 # --- Contacts on several channels, funnels (the sample, or a group's raw rows) -------------------

@@ -8,7 +8,8 @@ slows a visitor down. The cost is a delay of one job interval (seconds) before a
 Three streams are rolled up, each keyed on its table's ascending id:
 
 * ``activity``: ``activity_daily``, ``page_daily`` (+ ``analytics_page``), ``source_daily`` and the
-  activities of sampled contacts (``activity_sample``);
+  activities of sampled contacts (``activity_sample``), and the same per contact group
+  (``group_*_daily``, whose membership changes are applied first: ``group_rollups.py``);
 * ``contact``: the creation days of new contacts, whose ``contact_daily`` row is recomputed (also
   for contacts that an activity of this run may have identified);
 * ``agreement``: ``consent_daily`` from the append-only agreement log.
@@ -32,6 +33,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, delete, false, func, not_, or_, select, update
 from sqlalchemy.exc import OperationalError
@@ -60,7 +62,9 @@ from ..models.analytics import (
     SourceDaily,
 )
 from ..sql import upsert_insert
-from .sql import day_end, day_start, dialect_name, in_sample, sampled, utc_day
+from . import group_rollups
+from .sql import day_end, day_runs, day_start, dialect_name, in_sample, sampled, utc_day
+from .targets import EVERYONE, Target
 from .text import page_url, redact, referrer_host, source_value, url_hash
 
 log = logging.getLogger(__name__)
@@ -171,6 +175,12 @@ class Window:
         span = and_(id_column > self.low, id_column <= self.high)
         return or_(span, id_column.in_(self.late)) if self.late else span
 
+    def rolled(self, stream: str, id_column: ColumnElement[int]) -> ColumnElement[bool]:
+        """SQL condition selecting the rows rolled up before this run: up to ``low``, less the
+        open gaps and the late ids this run reads."""
+        before = and_(id_column <= self.low, not_(_gap_condition(stream, id_column)))
+        return and_(before, id_column.not_in(self.late)) if self.late else before
+
     @property
     def empty(self) -> bool:
         """Nothing to read."""
@@ -275,62 +285,83 @@ class _ActivityRollup:
         self.identifying = _type_ids(IDENTIFYING_TYPES)
 
     def run(
-        self, condition: ColumnElement[bool], *, identify: bool = True
+        self, condition: ColumnElement[bool], *, identify: bool = True, target: Target = EVERYONE
     ) -> tuple[int, set[date]]:
         """Roll up the matched activities; return their number and the creation days of the
-        contacts they may have identified."""
+        contacts they may have identified (store-wide target only)."""
         day = utc_day(Activity.created_at).label("day")
         channel = func.coalesce(Activity.channel_id, NO_CHANNEL).label("channel")
         counts = db.session.execute(
-            select(day, channel, Activity.type_id, func.count())
+            target.select(day, channel, Activity.type_id, func.count())
             .where(condition)
-            .group_by(day, channel, Activity.type_id)
+            .group_by(*target.columns(), day, channel, Activity.type_id)
         ).all()
-        _add(
-            ActivityDaily,
-            ["day", "channel_id", "type_id"],
-            ["activities"],
-            [{"day": d, "channel_id": c, "type_id": t, "activities": n} for d, c, t, n in counts],
-        )
-        pages = self._pages(condition, day, channel)
-        self._sources(condition, day, channel)
+        rows = []
+        total = 0
+        for row in counts:
+            keys, (d, c, t, n) = target.split(row)
+            total += n
+            rows.append(
+                {
+                    **dict(zip(target.keys, keys, strict=True)),
+                    "day": d,
+                    "channel_id": c,
+                    "type_id": t,
+                    "activities": n * target.sign,
+                }
+            )
+        _add(target.activity, [*target.keys, "day", "channel_id", "type_id"], ["activities"], rows)
+        pages = self._pages(condition, day, channel, target)
+        self._sources(condition, day, channel, target)
+        if target is not EVERYONE:
+            return total, set()
         self._sample(condition, pages)
         days = self._identified_days(condition) if identify else set()
-        return sum(r[3] for r in counts), days
+        return total, days
 
-    def _pages(self, condition, day, channel) -> dict[tuple[int, str], int]:  # type: ignore[no-untyped-def]
+    def _pages(self, condition, day, channel, target: Target) -> dict[tuple[int, str], int]:  # type: ignore[no-untyped-def]
         if not self.page_types:
             return {}
         rows = db.session.execute(
-            select(
+            target.select(
                 day, channel, Activity.type_id, Activity.url, func.max(Activity.title), func.count()
             )
             .where(
                 condition, Activity.type_id.in_(list(self.page_types)), Activity.url.is_not(None)
             )
-            .group_by(day, channel, Activity.type_id, Activity.url)
+            .group_by(*target.columns(), day, channel, Activity.type_id, Activity.url)
         ).all()
-        views: dict[tuple[date, int, str, int], int] = defaultdict(int)
+        views: dict[tuple[Any, ...], int] = defaultdict(int)
         urls: dict[tuple[int, str], tuple[str, str | None]] = {}
-        for d, c, t, url, title, n in rows:
+        for row in rows:
+            keys, (d, c, t, url, title, n) = target.split(row)
             normal = page_url(url)
             key = (c, url_hash(normal))
-            views[(d, c, key[1], t)] += n
+            views[(*keys, d, c, key[1], t)] += n
             if key not in urls or (title and not urls[key][1]):
                 urls[key] = (normal, redact(title)[:250] if title else None)
-        ids = _page_ids(urls)
+        # Only the store-wide rollups name pages: group rollups read older rows too, whose
+        # titles must not replace the latest one.
+        ids = _page_ids(urls, titles=target is EVERYONE)
+        width = len(target.keys)
         _add(
-            PageDaily,
-            ["day", "page_id", "type_id"],
+            target.page,
+            [*target.keys, "day", "page_id", "type_id"],
             ["views"],
             [
-                {"day": d, "page_id": ids[(c, h)], "type_id": t, "views": n}
-                for (d, c, h, t), n in views.items()
+                {
+                    **dict(zip(target.keys, key[:width], strict=True)),
+                    "day": key[width],
+                    "page_id": ids[(key[width + 1], key[width + 2])],
+                    "type_id": key[width + 3],
+                    "views": n * target.sign,
+                }
+                for key, n in views.items()
             ],
         )
         return ids
 
-    def _sources(self, condition, day, channel) -> None:  # type: ignore[no-untyped-def]
+    def _sources(self, condition, day, channel, target: Target) -> None:  # type: ignore[no-untyped-def]
         if self.landing is None:
             return
         columns = (
@@ -340,25 +371,34 @@ class _ActivityRollup:
             Activity.utm_campaign,
         )
         rows = db.session.execute(
-            select(day, channel, *columns, func.count())
+            target.select(day, channel, *columns, func.count())
             .where(condition, Activity.type_id == self.landing)
-            .group_by(day, channel, *columns)
+            .group_by(*target.columns(), day, channel, *columns)
         ).all()
-        visits: dict[tuple[date, int, str, str], int] = defaultdict(int)
-        for d, c, referrer, source, medium, campaign, n in rows:
+        visits: dict[tuple[Any, ...], int] = defaultdict(int)
+        for row in rows:
+            keys, (d, c, referrer, source, medium, campaign, n) = target.split(row)
             values = (
                 referrer_host(referrer),
                 *(source_value(v) for v in (source, medium, campaign)),
             )
             for dimension, value in zip(SOURCE_DIMENSIONS, values, strict=True):
-                visits[(d, c, dimension, value)] += n
+                visits[(*keys, d, c, dimension, value)] += n
+        width = len(target.keys)
         _add(
-            SourceDaily,
-            ["day", "channel_id", "dimension", "value"],
+            target.source,
+            [*target.keys, "day", "channel_id", "dimension", "value"],
             ["visits"],
             [
-                {"day": d, "channel_id": c, "dimension": k, "value": v, "visits": n}
-                for (d, c, k, v), n in visits.items()
+                {
+                    **dict(zip(target.keys, key[:width], strict=True)),
+                    "day": key[width],
+                    "channel_id": key[width + 1],
+                    "dimension": key[width + 2],
+                    "value": key[width + 3],
+                    "visits": n * target.sign,
+                }
+                for key, n in visits.items()
             ],
         )
 
@@ -400,16 +440,22 @@ class _ActivityRollup:
         return set(db.session.scalars(select(day).where(Contact.id.in_(who)).distinct()))
 
 
-def _page_ids(urls: dict[tuple[int, str], tuple[str, str | None]]) -> dict[tuple[int, str], int]:
-    """Create missing pages (keeping the newest non-empty title); return their ids by key."""
+def _page_ids(
+    urls: dict[tuple[int, str], tuple[str, str | None]], *, titles: bool = True
+) -> dict[tuple[int, str], int]:
+    """Create missing pages (with ``titles``, keeping the newest non-empty title); return their
+    ids by key."""
     if not urls:
         return {}
     table = AnalyticsPage.__table__
     stmt = upsert_insert(table)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["channel_id", "url_hash"],
-        set_={"title": func.coalesce(stmt.excluded.title, table.c.title)},
-    )
+    if titles:
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["channel_id", "url_hash"],
+            set_={"title": func.coalesce(stmt.excluded.title, table.c.title)},
+        )
+    else:
+        stmt = stmt.on_conflict_do_nothing(index_elements=["channel_id", "url_hash"])
     db.session.execute(
         stmt,
         [
@@ -453,7 +499,7 @@ def _ensure_sample_rate(settings: Settings) -> int:
 
 def recompute_contact_days(days: Iterable[date]) -> None:
     """Recount ``contact_daily`` for ``days`` from the contact table."""
-    runs = _runs(sorted(set(days)))
+    runs = day_runs(sorted(set(days)))
     day = utc_day(Contact.created_at).label("day")
     for first, last in runs:
         counts = {
@@ -470,17 +516,7 @@ def recompute_contact_days(days: Iterable[date]) -> None:
         rows = [{"day": d, "contacts": n, "identified": k} for d, (n, k) in counts.items() if n]
         if rows:
             db.session.execute(upsert_insert(ContactDaily.__table__).on_conflict_do_nothing(), rows)
-
-
-def _runs(days: list[date]) -> list[tuple[date, date]]:
-    """Consecutive days merged into (first, last) runs."""
-    runs: list[tuple[date, date]] = []
-    for d in days:
-        if runs and d == runs[-1][1] + timedelta(days=1):
-            runs[-1] = (runs[-1][0], d)
-        else:
-            runs.append((d, d))
-    return runs
+    group_rollups.recount_contact_days(runs)
 
 
 def _roll_agreements(condition: ColumnElement[bool]) -> int:
@@ -530,15 +566,22 @@ def _run_stream(stream: str, settings: Settings, *, bulk: bool = False) -> tuple
         try:
             state = _state(stream, lock=True)
             window = _claim_window(stream, state, settings)
+            groups_done = True
+            rollup: _ActivityRollup | None = None
+            if stream == ACTIVITY and group_rollups.pending():
+                rollup = _ActivityRollup(_ensure_sample_rate(settings))
+                rolled = window.rolled(stream, Activity.id)
+                groups_done = group_rollups.roll_group_changes(rollup, rolled)
             if window.empty:
                 db.session.commit()
-                return 0, True
+                return 0, groups_done
             model = SOURCES[stream]
             condition = window.condition(model.id)
             if stream == ACTIVITY:
-                rollup = _ActivityRollup(_ensure_sample_rate(settings))
+                rollup = rollup or _ActivityRollup(_ensure_sample_rate(settings))
                 # In bulk (a backfill) the contact stream that follows recounts every day anyway.
                 rows, days = rollup.run(condition, identify=not bulk)
+                rollup.run(condition, target=group_rollups.rolled_members())
                 recompute_contact_days(days)
             elif stream == CONTACT:
                 days = set(db.session.scalars(select(utc_day(Contact.created_at)).where(condition)))
@@ -550,7 +593,7 @@ def _run_stream(stream: str, settings: Settings, *, bulk: bool = False) -> tuple
             state.position = window.high
             state.changed_at = utcnow()
             db.session.commit()
-            return rows, window.high >= top
+            return rows, window.high >= top and groups_done
         except BaseException:
             db.session.rollback()
             raise
@@ -610,6 +653,7 @@ def reset_rollups() -> None:
     with write_intent():
         for model in ROLLUP_MODELS:
             db.session.execute(delete(model))
+        group_rollups.reset_group_rollups()
         db.session.commit()
 
 
@@ -681,6 +725,7 @@ def check_day(day: date, settings: Settings | None = None, *, force: bool = Fals
                 )
                 rollup = _ActivityRollup(_ensure_sample_rate(settings))
                 rollup.run(condition)
+                group_rollups.recount_group_day(rollup, condition, day)
             recompute_contact_days([day])
             db.session.commit()
         except BaseException:

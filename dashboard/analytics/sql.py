@@ -39,6 +39,17 @@ def day_end(day: date) -> datetime:
     return day_start(day + timedelta(days=1))
 
 
+def day_runs(days: list[date]) -> list[tuple[date, date]]:
+    """Sorted days merged into (first, last) runs of consecutive days."""
+    runs: list[tuple[date, date]] = []
+    for d in days:
+        if runs and d == runs[-1][1] + timedelta(days=1):
+            runs[-1] = (runs[-1][0], d)
+        else:
+            runs.append((d, d))
+    return runs
+
+
 def sample_hash(contact_id: int) -> int:
     """The value whose divisibility by the rate decides sample membership."""
     return (contact_id * MULTIPLIER) % PRIME

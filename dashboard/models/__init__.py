@@ -1,6 +1,9 @@
 """Typed SQLAlchemy models, one module per aggregate; imported here so Alembic sees them all."""
 
-from . import analytics  # noqa: F401 - analytics rollups, imported from their module
+from . import (
+    analytics,  # noqa: F401 - analytics rollups, imported from their module
+    group_analytics,  # noqa: F401 - per-group rollups, imported from their module
+)
 from .activity import Activity, ActivityType
 from .audit import AuditEntry
 from .channel import Channel, ChannelApiKey, ChannelOrigin, ChannelType
