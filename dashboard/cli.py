@@ -90,8 +90,9 @@ def seed_demo_command(contacts: int, days: int, seed: int) -> None:
 
 
 def _seed(contacts: int, days: int, seed: int) -> dict[str, int]:
-    """Seed the demo store, then build the analytics rollups the charts read and a few demo
-    contact groups."""
+    """Seed the demo store, create a few demo contact groups, then build the analytics rollups
+    the charts read (the groups first, so their group rollups are built too and a group filter
+    shows data from the first request on)."""
     from .analytics.rollups import backfill_rollups
     from .demo_data import DemoDataError, seed_demo
     from .groups.demo import seed_demo_groups
@@ -100,10 +101,10 @@ def _seed(contacts: int, days: int, seed: int) -> dict[str, int]:
         counts = seed_demo(contacts=contacts, days=days, seed=seed, progress=_progress)
     except DemoDataError as exc:
         raise click.ClickException(str(exc)) from None
-    _progress("Building analytics rollups ...")
-    backfill_rollups()
     for line in seed_demo_groups():
         _progress(f"Demo contact group {line}")
+    _progress("Building analytics rollups ...")
+    backfill_rollups()
     return counts
 
 

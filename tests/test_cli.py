@@ -23,6 +23,11 @@ from dashboard.models import (
     User,
 )
 from dashboard.models.analytics import RollupState
+from dashboard.models.group_analytics import (
+    GroupActivityDaily,
+    GroupMemberChange,
+    GroupRollupMember,
+)
 
 
 def test_init_db_is_idempotent(runner):
@@ -106,6 +111,18 @@ def test_setup_seeds_demo_rollups_groups_and_prints_the_admin_password_once(runn
         assert group.status == GroupStatus.READY
         expected = preview(condition_from_json(group.condition)).count
         assert member_count(group.id) == expected
+    # The groups exist before the rollups are built, so their group rollups are built with the
+    # others: a group filter shows the demo data from the first request, not after the job.
+    assert db.session.scalar(select(func.count()).select_from(GroupMemberChange)) == 0
+    for group in groups:
+        rolled = select(func.count()).where(GroupRollupMember.group_id == group.id)
+        assert db.session.scalar(rolled) == member_count(group.id)
+    engaged = groups[1]
+    assert member_count(engaged.id) > 0
+    counted = select(func.sum(GroupActivityDaily.activities)).where(
+        GroupActivityDaily.group_id == engaged.id
+    )
+    assert db.session.scalar(counted) > 0
 
     again = runner.invoke(args=["setup"])
     assert again.exit_code == 0, again.output
