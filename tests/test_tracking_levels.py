@@ -139,6 +139,16 @@ def test_r7_known_guid_is_reused_and_last_activity_updated(client, sites):
     assert db.session.get(Contact, known.id).last_activity_at is not None
 
 
+def test_r7_a_new_visitor_is_stamped_with_its_first_activity(client, sites):
+    body = collect(client, "shop-site").get_json()
+    new = db.session.scalar(select(Contact).where(Contact.guid == uuid.UUID(body["contact"])))
+    stored = db.session.scalar(select(Activity.created_at).where(Activity.contact_id == new.id))
+    assert new.last_activity_at == stored
+    # Below Visitor nothing is created, so nothing is stamped.
+    untracked = collect(client, "shop-site", cookie_level=0).get_json()
+    assert untracked["contact"] is None and contacts() == 1
+
+
 def test_activity_fields_utm_and_server_time(client, sites):
     visit = event(
         url="http://localhost:5000/p?utm_source=news&utm_campaign=spring&utm_content=a",

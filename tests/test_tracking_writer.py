@@ -1,5 +1,6 @@
 """The group-commit writer: shared commits, isolated failures, nothing half-written."""
 
+import fcntl
 import threading
 
 import pytest
@@ -7,7 +8,7 @@ from sqlalchemy import func, select
 
 from dashboard.extensions import db
 from dashboard.models import Setting
-from dashboard.tracking.writer import GroupCommitWriter
+from dashboard.tracking.writer import GroupCommitWriter, _writers_in_turn
 
 
 def _count() -> int:
@@ -149,3 +150,19 @@ def test_a_lost_connection_fails_the_whole_batch_with_the_store_error(app):
         writer._commit(units)
     assert [u.future.exception() for u in units] == [lost, lost, lost]
     assert _count() == 0
+
+
+def test_sqlite_writers_take_turns_on_a_file_lock(app):
+    """The writer of another process cannot take its turn while one holds it, and gets it as
+    soon as that one is done; PostgreSQL takes no turns."""
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            with _writers_in_turn(app):
+                assert app.extensions["tracking_writer_lock"] == ""
+            return
+        path = db.engine.url.database + "-writer.lock"
+        with open(path, "a") as other:  # another process's descriptor of the same file
+            with _writers_in_turn(app), pytest.raises(BlockingIOError):
+                fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free again
+            fcntl.flock(other, fcntl.LOCK_UN)
