@@ -97,7 +97,7 @@ def migrated_tables(database_url: str, tmp_path_factory: pytest.TempPathFactory)
     return [t for t in reversed(metadata.sorted_tables) if t.name != "alembic_version"]
 
 
-TRIGGER_LOGS = ("group_member_change", "group_dirty_day")
+TRIGGER_LOGS = ("group_member_change", "group_dirty_day", "group_consent_dirty")
 
 
 def _empty_database(tables: list[Table], reference_rows: dict) -> None:

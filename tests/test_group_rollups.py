@@ -1,6 +1,7 @@
 """Group rollups: exact group-filtered charts after activities, joins and leaves, merges and
 erasure, an activity in the same run as its membership, and a property test that the group
-rollups equal the raw aggregation over the current members for random stores and changes."""
+rollups (activities and agreements) equal the raw aggregation over the current members for
+random stores and changes. Exact consent numbers: ``test_consent_group_rollups.py``."""
 
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -18,7 +19,9 @@ from dashboard.groups.services import add_manual_members, delete_group, remove_m
 from dashboard.models import (
     Activity,
     ActivityType,
+    AgreementAction,
     Channel,
+    ConsentAgreement,
     Contact,
     ContactGroup,
     ContactGroupMember,
@@ -27,6 +30,7 @@ from dashboard.models import (
 from dashboard.models.analytics import NO_CHANNEL, AnalyticsPage
 from dashboard.models.group_analytics import (
     GroupActivityDaily,
+    GroupConsentDaily,
     GroupContactDaily,
     GroupMemberChange,
     GroupPageDaily,
@@ -37,7 +41,7 @@ from dashboard.privacy.services import erase_contact
 from dashboard.tracking.identity import merge_contacts
 from tests import factories
 from tests.test_analytics import get_csv, make_group
-from tests.test_rollups import D1, NEW_YEAR, add_activity, known_store
+from tests.test_rollups import D1, NEW_YEAR, add_activity, agreement, known_store
 
 PAGE_TYPES = ("pagevisit", "landingpage")
 DIMENSIONS = ("referrer", "utm_source", "utm_medium", "utm_campaign")
@@ -134,8 +138,45 @@ def raw_group_contacts() -> dict:
     }
 
 
+def raw_group_consents() -> dict:
+    """(group, day, consent) -> (agrees, revokes, change in current agreements) over the current
+    members, each row's change from the contact's previous row for the consent (R14)."""
+    groups: dict[int, list[int]] = {}
+    for group_id, contact_id in db.session.execute(
+        select(ContactGroupMember.group_id, ContactGroupMember.contact_id)
+    ):
+        groups.setdefault(contact_id, []).append(group_id)
+    counts: Counter = Counter()
+    agreed_now: dict[tuple[int, int], bool] = {}
+    a = ConsentAgreement
+    for contact_id, consent_id, action, at in db.session.execute(
+        select(a.contact_id, a.consent_id, a.action, a.created_at).order_by(a.id)
+    ):
+        agreed = action == AgreementAction.AGREE
+        change = int(agreed) - int(agreed_now.get((contact_id, consent_id), False))
+        agreed_now[(contact_id, consent_id)] = agreed
+        for g in groups.get(contact_id, []):
+            key = (g, at.astimezone(UTC).date(), consent_id)
+            counts[(*key, "agrees")] += agreed
+            counts[(*key, "revokes")] += not agreed
+            counts[(*key, "net")] += change
+    return {
+        key[:3]: (n, counts[(*key[:3], "revokes")], counts[(*key[:3], "net")])
+        for key, n in list(counts.items())
+        if key[3] == "agrees" and n + counts[(*key[:3], "revokes")]
+    }
+
+
+def rolled_group_consents() -> dict:
+    """The same from ``group_consent_daily`` (rows of no agreement left out)."""
+    c = GroupConsentDaily
+    rows = db.session.execute(select(c.group_id, c.day, c.consent_id, c.agrees, c.revokes, c.net))
+    return {(g, d, k): (a, r, n) for g, d, k, a, r, n in rows if a or r}
+
+
 def assert_group_rollups_exact() -> None:
     assert rolled_group_counts() == raw_group_counts()
+    assert rolled_group_consents() == raw_group_consents()
     rolled = db.session.execute(
         select(
             GroupContactDaily.group_id,
@@ -299,6 +340,13 @@ def test_the_reconciler_rebuilds_a_days_group_rows(app, client, login_as):
 CODES = ("pagevisit", "landingpage", "click")
 URLS = ("https://a.example.com/", "https://a.example.com/x?utm_source=q", "https://b.example.com/y")
 MINUTES = st.integers(0, 3 * 24 * 60 - 1)
+AGREEMENT = st.tuples(st.just("agreement"), st.integers(0, 3), st.booleans(), MINUTES)
+# Agreements (and memberships) before the first run, so that the changes that follow meet an
+# agreement history more often than a short random list would build one.
+history = st.lists(
+    st.one_of(AGREEMENT, st.tuples(st.just("join"), st.integers(0, 1), st.integers(0, 3))),
+    max_size=10,
+)
 operations = st.lists(
     st.one_of(
         st.tuples(
@@ -310,6 +358,7 @@ operations = st.lists(
             st.sampled_from(URLS),
             st.sampled_from(("", "https://www.google.com/a")),
         ),
+        AGREEMENT,
         st.tuples(st.just("join"), st.integers(0, 1), st.integers(0, 3)),
         st.tuples(st.just("leave"), st.integers(0, 1), st.integers(0, 3)),
         st.tuples(st.just("erase"), st.integers(0, 3)),
@@ -330,6 +379,11 @@ def _clear() -> None:
 
 def _apply(op: tuple, people: list[Contact | None], groups: list[ContactGroup], web, start, batch):
     kind, *args = op
+    if kind == "agreement":
+        who, agrees, minute = args
+        if people[who] is not None:
+            action = "agree" if agrees else "revoke"
+            agreement(people[who], web.tracking_consent, action, start + timedelta(minutes=minute))
     if kind == "activity":
         who, code, minute, ch, url, ref = args
         if people[who] is not None:
@@ -355,6 +409,9 @@ def _apply(op: tuple, people: list[Contact | None], groups: list[ContactGroup], 
         (who,) = args
         if people[who] is not None:
             db.session.execute(delete(Activity).where(Activity.contact_id == people[who].id))
+            db.session.execute(
+                delete(ConsentAgreement).where(ConsentAgreement.contact_id == people[who].id)
+            )
     elif kind == "merge":
         survivor, child = args
         if survivor != child and people[survivor] is not None and people[child] is not None:
@@ -370,13 +427,15 @@ def _apply(op: tuple, people: list[Contact | None], groups: list[ContactGroup], 
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(ops=operations, batch=st.integers(1, 6), changes=st.integers(1, 4))
+@given(before=history, ops=operations, batch=st.integers(1, 6), changes=st.integers(1, 4))
 def test_group_rollups_equal_the_raw_aggregation_over_current_members(
-    app, monkeypatch, ops, batch, changes
+    app, monkeypatch, before, ops, batch, changes
 ):
     monkeypatch.setattr(group_rollups, "CHANGE_BATCH", changes)  # several runs per change set
     _clear()
-    web = db.session.scalars(select(Channel)).first() or factories.channel("web-g")
+    web = db.session.scalars(select(Channel)).first() or factories.channel(
+        "web-g", consent=factories.consent()
+    )
     start = datetime(2026, 3, 1, tzinfo=UTC)
     people: list[Contact | None] = [
         factories.contact(created_at=start + timedelta(hours=i)) for i in range(4)
@@ -387,7 +446,7 @@ def test_group_rollups_equal_the_raw_aggregation_over_current_members(
         db.session.add(group)
         groups.append(group)
     db.session.commit()
-    for op in ops:
+    for op in [*before, ("run",), *ops]:
         _apply(op, people, groups, web, start, batch)
     refresh_rollups(Settings(batch=batch), max_batches=None)
     assert_group_rollups_exact()

@@ -10,9 +10,17 @@ it rolls up its window of new activities:
 1. turns the dirty (contact, day) rows into (group, day) pairs through ``group_rollup_member``
    (before step 2 may drop a deleted contact from it) and deletes them;
 2. applies the membership changes: for each (group, contact) pair in the log, compares the real
-   membership with the rolled one, adds the contact's already rolled-up activities to the group
-   (and the pair to ``group_rollup_member``) or takes them out; the log rows are deleted;
+   membership with the rolled one, adds the contact's already rolled-up activities and
+   agreements to the group (and the pair to ``group_rollup_member``) or takes them out; the log
+   rows are deleted;
 3. recounts each dirty (group, day) pair from the raw rows of the rolled membership.
+
+Agreements follow the same order, against the agreement stream's position (whose lock the
+activity stream holds while it applies changes, so the agreement stream never adds a window for
+a membership it has not seen): step 1 also turns the contacts of deleted or changed agreements
+(``group_consent_dirty``) into their rolled groups, and step 3 recounts those groups' consent
+rollups whole, since such a change alters the running state of the contact's later rows
+(``consent_rollups.py``). The agreement stream adds its window for the rolled membership.
 
 ``group_contact_daily`` (members created per day, identified now) is recounted, not added to: for
 the creation days of the contacts whose membership changed (``group_rollup_member`` keeps each
@@ -38,9 +46,11 @@ from sqlalchemy import Integer, and_, bindparam, delete, func, insert, literal, 
 from sqlalchemy.sql import ColumnElement
 
 from ..extensions import db
-from ..models import Activity, Contact, ContactGroupMember
+from ..models import Activity, ConsentAgreement, Contact, ContactGroupMember
 from ..models.group_analytics import (
     GroupActivityDaily,
+    GroupConsentDaily,
+    GroupConsentDirty,
     GroupContactDaily,
     GroupDirtyDay,
     GroupMemberChange,
@@ -48,6 +58,7 @@ from ..models.group_analytics import (
     GroupRollupMember,
     GroupSourceDaily,
 )
+from . import consent_rollups
 from .sql import day_end, day_runs, day_start, utc_day
 from .targets import Target
 
@@ -59,7 +70,7 @@ MEASURES = {
     GroupPageDaily: GroupPageDaily.views,
     GroupSourceDaily: GroupSourceDaily.visits,
 }
-LOGS = (GroupMemberChange, GroupDirtyDay)
+LOGS = (GroupMemberChange, GroupDirtyDay, GroupConsentDirty)
 
 
 def _chunks(items: list[int]) -> Iterator[list[int]]:
@@ -127,9 +138,20 @@ def take_dirty_days() -> dict[date, set[int]]:
     return dict(wanted)
 
 
-def apply_membership_changes(rollup, rolled: ColumnElement[bool]) -> tuple[int, bool]:  # type: ignore[no-untyped-def]
-    """Apply the oldest logged membership changes against the rolled-up activities (``rolled``);
-    return the log rows applied and whether the log is empty now."""
+def take_dirty_consent_groups() -> list[int]:
+    """The rolled groups of the contacts in the agreement log, which is emptied of them."""
+    contacts = sorted(db.session.scalars(select(GroupConsentDirty.contact_id)))
+    for chunk in _chunks(contacts):
+        db.session.execute(delete(GroupConsentDirty).where(GroupConsentDirty.contact_id.in_(chunk)))
+    return sorted({g for g, _ in _pairs(GroupRollupMember, contacts)})
+
+
+def apply_membership_changes(  # type: ignore[no-untyped-def]
+    rollup, rolled: ColumnElement[bool], agreements: ColumnElement[bool]
+) -> tuple[int, bool]:
+    """Apply the oldest logged membership changes against the rolled-up activities (``rolled``)
+    and agreements (``agreements``); return the log rows applied and whether the log is empty
+    now."""
     rows = db.session.execute(
         select(GroupMemberChange.id, GroupMemberChange.group_id, GroupMemberChange.contact_id)
         .order_by(GroupMemberChange.id)
@@ -157,6 +179,9 @@ def apply_membership_changes(rollup, rolled: ColumnElement[bool]) -> tuple[int, 
                 and_(rolled, Activity.contact_id.in_(chunk)),
                 target=rolled_members([group_id], sign=-1),
             )
+            consent_rollups.roll_group_agreements(
+                and_(agreements, ConsentAgreement.contact_id.in_(chunk)), [group_id], sign=-1
+            )
             db.session.execute(delete(GroupRollupMember).where(mine))
     for group_id, members in _by_group(current - counted).items():
         for chunk in _chunks(members):
@@ -172,6 +197,9 @@ def apply_membership_changes(rollup, rolled: ColumnElement[bool]) -> tuple[int, 
             contact_days[group_id].update(db.session.scalars(created))
             rollup.run(
                 and_(rolled, Activity.contact_id.in_(chunk)), target=rolled_members([group_id])
+            )
+            consent_rollups.roll_group_agreements(
+                and_(agreements, ConsentAgreement.contact_id.in_(chunk)), [group_id]
             )
     for group_id, days in contact_days.items():
         recount_contact_days(day_runs(sorted(days)), [group_id])
@@ -209,6 +237,12 @@ def _drop_empty_rows(groups: list[int]) -> None:
     if groups:
         for model, measure in MEASURES.items():
             db.session.execute(delete(model).where(model.group_id.in_(groups), measure == 0))
+        consent = GroupConsentDaily
+        db.session.execute(
+            delete(consent).where(
+                consent.group_id.in_(groups), consent.agrees == 0, consent.revokes == 0
+            )
+        )
 
 
 def recount_days(rollup, rolled: ColumnElement[bool], wanted: dict[date, set[int]]) -> None:  # type: ignore[no-untyped-def]
@@ -221,18 +255,23 @@ def recount_days(rollup, rolled: ColumnElement[bool], wanted: dict[date, set[int
         rollup.run(and_(rolled, in_day), target=rolled_members(listed))
 
 
-def roll_group_changes(rollup, rolled: ColumnElement[bool]) -> bool:  # type: ignore[no-untyped-def]
-    """Steps 1-3 of the module docstring; return whether the membership log is empty now."""
+def roll_group_changes(  # type: ignore[no-untyped-def]
+    rollup, rolled: ColumnElement[bool], agreements: ColumnElement[bool]
+) -> bool:
+    """Steps 1-3 of the module docstring (``rolled``: the rolled-up activities, ``agreements``:
+    the rolled-up agreements); return whether the membership log is empty now."""
     wanted = take_dirty_days()
-    _, done = apply_membership_changes(rollup, rolled)
+    consent_groups = take_dirty_consent_groups()
+    _, done = apply_membership_changes(rollup, rolled, agreements)
     recount_days(rollup, rolled, wanted)
+    consent_rollups.recount_groups(consent_groups, agreements)
     return done
 
 
 def reset_group_rollups() -> None:
     """Empty the group rollups and their logs and take the current membership as the rolled one
     (the caller then rolls every activity up from the start, and commits)."""
-    for model in (*LOGS, *GROUP_ROLLUPS, GroupContactDaily, GroupRollupMember):
+    for model in (*LOGS, *GROUP_ROLLUPS, GroupConsentDaily, GroupContactDaily, GroupRollupMember):
         db.session.execute(delete(model))
     # After the log is emptied: a change committed between the two statements stays logged and
     # is applied (or found already applied) by the next run.

@@ -2,10 +2,10 @@
 
 Without a group filter every query reads daily rollups or the contact sample, so its cost depends
 on the range and the number of pages, channels and types, not on the number of activities. With a
-group filter, activities, page views and landings come from the group rollups (the same daily
-tables keyed by group, ``group_rollups.py``), exact and just as cheap; new contacts, agreements
-and the distinct-contact questions of a group up to ``GROUP_EXACT_LIMIT`` members are read from
-the raw tables through the group's members and the ``contact_id`` indexes.
+group filter, activities, page views, landings, new contacts and agreements come from the group
+rollups (the same daily tables keyed by group, ``group_rollups.py``, ``consent_rollups.py``),
+exact and just as cheap; the distinct-contact questions of a group up to ``GROUP_EXACT_LIMIT``
+members are read from the raw tables through the group's members and the ``contact_id`` indexes.
 """
 
 from collections import defaultdict
@@ -16,15 +16,12 @@ from sqlalchemy import and_, case, func, select, text
 from sqlalchemy.sql import ColumnElement, Select
 
 from ..extensions import db
-from ..groups.compiler import AGREEMENT_BY_CONTACT
 from ..groups.membership import member_count
 from ..models import (
     Activity,
     ActivityType,
-    AgreementAction,
     Channel,
     Consent,
-    ConsentAgreement,
     ContactGroup,
     ContactGroupMember,
     HitCounter,
@@ -41,6 +38,7 @@ from ..models.analytics import (
 )
 from ..models.group_analytics import (
     GroupActivityDaily,
+    GroupConsentDaily,
     GroupContactDaily,
     GroupPageDaily,
     GroupSourceDaily,
@@ -58,7 +56,7 @@ from .payloads import (
     estimate,
 )
 from .rollups import sample_rate
-from .sql import bucket_day, day_end, day_start, dialect_name, epoch_seconds, utc_day
+from .sql import bucket_day, day_end, day_start, dialect_name, epoch_seconds
 from .text import page_url
 
 # --- Reference data ------------------------------------------------------------------------------
@@ -173,14 +171,19 @@ def _channel(column: ColumnElement[int], f: ChartFilter) -> list[ColumnElement[b
     return [column == f.channel_id] if f.channel_id is not None else []
 
 
-def _daily(f: ChartFilter, everyone: Any, grouped: Any) -> tuple[Any, list[ColumnElement[bool]]]:
+def _rollup(f: ChartFilter, everyone: Any, grouped: Any) -> tuple[Any, list[ColumnElement[bool]]]:
     """The daily rollup to read for the filter (the group's with a group filter) and the
-    conditions selecting the range (and the group)."""
-    model = everyone if f.group_id is None else grouped
-    where = [model.day >= f.start, model.day <= f.end]
-    if f.group_id is not None:
-        where.append(model.group_id == f.group_id)
-    return model, where
+    conditions selecting the group."""
+    if f.group_id is None:
+        return everyone, []
+    return grouped, [grouped.group_id == f.group_id]
+
+
+def _daily(f: ChartFilter, everyone: Any, grouped: Any) -> tuple[Any, list[ColumnElement[bool]]]:
+    """The daily rollup to read for the filter and the conditions selecting the range (and the
+    group)."""
+    model, where = _rollup(f, everyone, grouped)
+    return model, [model.day >= f.start, model.day <= f.end, *where]
 
 
 # --- Activity over time --------------------------------------------------------------------------
@@ -235,76 +238,21 @@ def hit_rows(f: ChartFilter) -> list[HitRow]:
 
 
 def consent_days(f: ChartFilter, consent_ids: list[int]) -> tuple[int, dict[date, ConsentDay]]:
-    """Current agreements at the start of the range, and each day's agrees, revokes and change."""
+    """Current agreements at the start of the range, and each day's agrees, revokes and change
+    (of the group's members with its filter: the group rollup, ``consent_rollups.py``)."""
     if not consent_ids:
         return 0, {}
-    if f.group_id is None:
-        base = db.session.scalar(
-            select(func.coalesce(func.sum(ConsentDaily.net), 0)).where(
-                ConsentDaily.day < f.start, ConsentDaily.consent_id.in_(consent_ids)
-            )
-        )
-        rows = db.session.execute(
-            select(
-                ConsentDaily.day,
-                func.sum(ConsentDaily.agrees),
-                func.sum(ConsentDaily.revokes),
-                func.sum(ConsentDaily.net),
-            )
-            .where(
-                ConsentDaily.day >= f.start,
-                ConsentDaily.day <= f.end,
-                ConsentDaily.consent_id.in_(consent_ids),
-            )
-            .group_by(ConsentDaily.day)
-        )
-        return int(base or 0), {d: ConsentDay(int(a), int(r), int(n)) for d, a, r, n in rows}
-    # Each row's change in current agreements needs the contact's previous row for the consent
-    # (R14), so the group's whole history up to the range's end is read; the window function
-    # and the sums run in SQL and only one row per day comes back (the days before the range
-    # add up to the starting count).
-    agreed = case((ConsentAgreement.action == AgreementAction.AGREE, 1), else_=0)
-    agreed_before = case(
-        (
-            func.lag(ConsentAgreement.action).over(
-                partition_by=(ConsentAgreement.contact_id, ConsentAgreement.consent_id),
-                order_by=ConsentAgreement.id,
-            )
-            == AgreementAction.AGREE.value,
-            1,
-        ),
-        else_=0,
+    model, chosen = _rollup(f, ConsentDaily, GroupConsentDaily)
+    chosen.append(model.consent_id.in_(consent_ids))
+    base = db.session.scalar(
+        select(func.coalesce(func.sum(model.net), 0)).where(model.day < f.start, *chosen)
     )
-    query = (
-        select(
-            ConsentAgreement.created_at.label("at"),
-            agreed.label("agreed"),
-            (agreed - agreed_before).label("change"),
-        )
-        .where(
-            ConsentAgreement.consent_id.in_(consent_ids),
-            ConsentAgreement.created_at < day_end(f.end),
-        )
-        # Walk the members' rows in the window's order. Without statistics (SQLite keeps none
-        # unless ANALYZE runs) SQLite reads every agreement of the consents by date instead and
-        # sorts them: about 4x slower at 1M contacts.
-        .with_hint(ConsentAgreement, AGREEMENT_BY_CONTACT, dialect_name="sqlite")
-    )
-    changes = _member_join(query, ConsentAgreement.contact_id, f.group_id).subquery()
-    day = utc_day(changes.c.at).label("day")
     rows = db.session.execute(
-        select(day, func.sum(changes.c.agreed), func.count(), func.sum(changes.c.change)).group_by(
-            day
-        )
+        select(model.day, func.sum(model.agrees), func.sum(model.revokes), func.sum(model.net))
+        .where(model.day >= f.start, model.day <= f.end, *chosen)
+        .group_by(model.day)
     )
-    base = 0
-    days: dict[date, ConsentDay] = {}
-    for d, agrees, n, change in rows:
-        if d < f.start:
-            base += int(change)
-        else:
-            days[d] = ConsentDay(int(agrees), int(n) - int(agrees), int(change))
-    return base, days
+    return int(base or 0), {d: ConsentDay(int(a), int(r), int(n)) for d, a, r, n in rows}
 
 
 # --- Pages and sources ---------------------------------------------------------------------------

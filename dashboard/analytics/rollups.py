@@ -12,7 +12,8 @@ Three streams are rolled up, each keyed on its table's ascending id:
   (``group_*_daily``, whose membership changes are applied first: ``group_rollups.py``);
 * ``contact``: the creation days of new contacts, whose ``contact_daily`` row is recomputed (also
   for contacts that an activity of this run may have identified);
-* ``agreement``: ``consent_daily`` from the append-only agreement log.
+* ``agreement``: ``consent_daily`` from the append-only agreement log, and the same per contact
+  group (``group_consent_daily``, ``consent_rollups.py``).
 
 One run of a stream is one transaction: it locks the stream's ``rollup_state`` row (PostgreSQL:
 ``FOR UPDATE NOWAIT``, a busy row means another worker is on it; SQLite: ``BEGIN IMMEDIATE``),
@@ -62,8 +63,17 @@ from ..models.analytics import (
     SourceDaily,
 )
 from ..sql import upsert_insert
-from . import group_rollups
-from .sql import day_end, day_runs, day_start, dialect_name, in_sample, sampled, utc_day
+from . import consent_rollups, group_rollups
+from .sql import (
+    add_counts,
+    day_end,
+    day_runs,
+    day_start,
+    dialect_name,
+    in_sample,
+    sampled,
+    utc_day,
+)
 from .targets import EVERYONE, Target
 from .text import page_url, redact, referrer_host, source_value, url_hash
 
@@ -112,12 +122,13 @@ class RollupBusy(Exception):
 # --- State rows and locks ------------------------------------------------------------------------
 
 
-def _state(name: str, *, lock: bool) -> RollupState:
-    """The state row of ``name``, created at 0 if missing; locked (NOWAIT) on PostgreSQL."""
+def _state(name: str, *, lock: bool, wait: bool = False) -> RollupState:
+    """The state row of ``name``, created at 0 if missing; locked on PostgreSQL (NOWAIT unless
+    ``wait``)."""
     stmt = upsert_insert(RollupState.__table__).on_conflict_do_nothing(index_elements=["name"])
     query = select(RollupState).where(RollupState.name == name)
     if lock and dialect_name() == "postgresql":
-        query = query.with_for_update(nowait=True)
+        query = query.with_for_update(nowait=not wait)
     try:
         row = db.session.scalars(query).first()
         if row is None:
@@ -145,18 +156,6 @@ def _type_ids(codes: Iterable[str]) -> list[int]:
     return list(
         db.session.scalars(select(ActivityType.id).where(ActivityType.code_name.in_(list(codes))))
     )
-
-
-def _add(model: type, keys: list[str], values: list[str], rows: list[dict]) -> None:
-    """Insert ``rows`` or add their ``values`` to the existing rows with the same keys."""
-    if not rows:
-        return
-    table = model.__table__  # type: ignore[attr-defined]
-    stmt = upsert_insert(table)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=keys, set_={v: table.c[v] + stmt.excluded[v] for v in values}
-    )
-    db.session.execute(stmt, rows)
 
 
 # --- Windows: which source rows a run reads ------------------------------------------------------
@@ -310,7 +309,9 @@ class _ActivityRollup:
                     "activities": n * target.sign,
                 }
             )
-        _add(target.activity, [*target.keys, "day", "channel_id", "type_id"], ["activities"], rows)
+        add_counts(
+            target.activity, [*target.keys, "day", "channel_id", "type_id"], ["activities"], rows
+        )
         pages = self._pages(condition, day, channel, target)
         self._sources(condition, day, channel, target)
         if target is not EVERYONE:
@@ -344,7 +345,7 @@ class _ActivityRollup:
         # titles must not replace the latest one.
         ids = _page_ids(urls, titles=target is EVERYONE)
         width = len(target.keys)
-        _add(
+        add_counts(
             target.page,
             [*target.keys, "day", "page_id", "type_id"],
             ["views"],
@@ -385,7 +386,7 @@ class _ActivityRollup:
             for dimension, value in zip(SOURCE_DIMENSIONS, values, strict=True):
                 visits[(*keys, d, c, dimension, value)] += n
         width = len(target.keys)
-        _add(
+        add_counts(
             target.source,
             [*target.keys, "day", "channel_id", "dimension", "value"],
             ["visits"],
@@ -519,44 +520,16 @@ def recompute_contact_days(days: Iterable[date]) -> None:
     group_rollups.recount_contact_days(runs)
 
 
-def _roll_agreements(condition: ColumnElement[bool]) -> int:
-    """Add agrees, revokes and the change in current agreements (R14) of the matched rows."""
-    previous = ConsentAgreement.__table__.alias("previous")
-    prior = (
-        select(previous.c.action)
-        .where(
-            previous.c.contact_id == ConsentAgreement.contact_id,
-            previous.c.consent_id == ConsentAgreement.consent_id,
-            previous.c.id < ConsentAgreement.id,
-        )
-        .order_by(previous.c.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    day = utc_day(ConsentAgreement.created_at)
-    rows = db.session.execute(
-        select(day, ConsentAgreement.consent_id, ConsentAgreement.action, prior).where(condition)
-    ).all()
-    totals: dict[tuple[date, int], list[int]] = defaultdict(lambda: [0, 0, 0])
-    agree = AgreementAction.AGREE.value
-    for d, consent_id, action, before in rows:
-        t = totals[(d, consent_id)]
-        now_agreed = action == agree or action is AgreementAction.AGREE
-        t[0 if now_agreed else 1] += 1
-        t[2] += int(now_agreed) - int(before == agree)
-    _add(
-        ConsentDaily,
-        ["day", "consent_id"],
-        ["agrees", "revokes", "net"],
-        [
-            {"day": d, "consent_id": c, "agrees": a, "revokes": r, "net": n}
-            for (d, c), (a, r, n) in totals.items()
-        ],
-    )
-    return len(rows)
-
-
 # --- Runs ----------------------------------------------------------------------------------------
+
+
+def _rolled_agreements() -> ColumnElement[bool]:
+    """SQL condition selecting the agreements the agreement stream has rolled up, whose lock is
+    held (waiting for a running agreement batch: it never waits for the activity stream) until
+    the caller's transaction ends, so the group membership applied meanwhile and the agreement
+    stream's windows never overlap."""
+    position = _state(AGREEMENT, lock=True, wait=True).position
+    return Window(position, position).rolled(AGREEMENT, ConsentAgreement.id)
 
 
 def _run_stream(stream: str, settings: Settings, *, bulk: bool = False) -> tuple[int, bool]:
@@ -571,7 +544,7 @@ def _run_stream(stream: str, settings: Settings, *, bulk: bool = False) -> tuple
             if stream == ACTIVITY and group_rollups.pending():
                 rollup = _ActivityRollup(_ensure_sample_rate(settings))
                 rolled = window.rolled(stream, Activity.id)
-                groups_done = group_rollups.roll_group_changes(rollup, rolled)
+                groups_done = group_rollups.roll_group_changes(rollup, rolled, _rolled_agreements())
             if window.empty:
                 db.session.commit()
                 return 0, groups_done
@@ -588,7 +561,8 @@ def _run_stream(stream: str, settings: Settings, *, bulk: bool = False) -> tuple
                 rows = len(days)
                 recompute_contact_days(days)
             else:
-                rows = _roll_agreements(condition)
+                rows = consent_rollups.roll_agreements(condition)
+                consent_rollups.roll_group_agreements(condition)
             top = db.session.scalar(select(func.max(model.id))) or 0
             state.position = window.high
             state.changed_at = utcnow()
@@ -774,7 +748,7 @@ def _check_consent_day(day: date, *, force: bool) -> bool:
             # A deleted agreement changes the running state of every later row of its contact:
             # recount the whole log (it holds about one row per contact).
             db.session.execute(delete(ConsentDaily))
-            _roll_agreements(
+            consent_rollups.roll_agreements(
                 and_(
                     ConsentAgreement.id <= state.position,
                     not_(_gap_condition(AGREEMENT, ConsentAgreement.id)),

@@ -6,6 +6,7 @@ from sqlalchemy import BigInteger, Date, Integer, String, cast, extract, func, l
 from sqlalchemy.sql import ColumnElement
 
 from ..extensions import db
+from ..sql import upsert_insert
 from .periods import Grouping
 
 # Sample membership: a contact is sampled at rate R (a power of two) when
@@ -91,3 +92,16 @@ def epoch_seconds(column: ColumnElement) -> ColumnElement[int]:
 def epoch(moment: datetime) -> int:
     """Whole seconds since 1970-01-01 UTC."""
     return int(moment.timestamp())
+
+
+def add_counts(model: type, keys: list[str], values: list[str], rows: list[dict]) -> None:
+    """Insert ``rows`` into a rollup or add their ``values`` to the existing rows with the same
+    keys."""
+    if not rows:
+        return
+    table = model.__table__  # type: ignore[attr-defined]
+    stmt = upsert_insert(table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=keys, set_={v: table.c[v] + stmt.excluded[v] for v in values}
+    )
+    db.session.execute(stmt, rows)

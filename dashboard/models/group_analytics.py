@@ -6,6 +6,8 @@ the members' activities. They are kept by the activity stream of the rollup job
 transaction as the change (migration 0006): ``GroupMemberChange`` for every inserted or deleted
 ``contact_group_member`` row (cascades included), ``GroupDirtyDay`` for every deleted activity
 and every activity whose contact, time or counted columns changed (erasure, merges, purges).
+The agreement stream keeps ``GroupConsentDaily`` the same way; ``GroupConsentDirty`` (migration
+0007) logs the contacts of deleted or changed agreements.
 """
 
 from datetime import date
@@ -67,6 +69,21 @@ class GroupContactDaily(db.Model):
     identified: Mapped[int] = mapped_column(default=0)
 
 
+class GroupConsentDaily(db.Model):
+    """A group's members' agree and revoke rows per UTC day and consent, and the change in
+    current agreements (R14) they caused, as ``consent_daily`` counts them: the agreed count at
+    the start of a range is the sum of ``net`` before it."""
+
+    group_id: Mapped[int] = mapped_column(_group_fk(), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    consent_id: Mapped[int] = mapped_column(
+        ForeignKey("consent.id", ondelete="CASCADE"), primary_key=True
+    )
+    agrees: Mapped[int] = mapped_column(default=0)
+    revokes: Mapped[int] = mapped_column(default=0)
+    net: Mapped[int] = mapped_column(default=0)
+
+
 class GroupRollupMember(db.Model):
     """The membership the group rollups count: ``contact_group_member`` as of the last change the
     job applied. Only the job writes it (under the activity stream's lock), so new activities are
@@ -96,3 +113,11 @@ class GroupDirtyDay(db.Model):
 
     contact_id: Mapped[int] = mapped_column(primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
+
+
+class GroupConsentDirty(db.Model):
+    """A contact one of whose agreements was deleted or changed (merge, erasure, a consent
+    deleted), appended by a trigger: the job recounts the consent rollups of its groups, since
+    the change alters the running state of the contact's later rows."""
+
+    contact_id: Mapped[int] = mapped_column(primary_key=True)
