@@ -54,4 +54,6 @@ class Activity(db.Model):
         Index("ix_activity_type_created", "type_id", "created_at"),
         Index("ix_activity_channel_created", "channel_id", "created_at"),
         Index("ix_activity_created", "created_at"),
+        # SQLite: ids never reused after a delete (the rollup job reads ids above its position).
+        {"sqlite_autoincrement": True},
     )

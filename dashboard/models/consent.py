@@ -91,4 +91,6 @@ class ConsentAgreement(db.Model):
             "action",
         ),
         Index("ix_consent_agreement_consent_created", "consent_id", "created_at"),
+        # SQLite: ids never reused after a delete (the rollup job reads ids above its position).
+        {"sqlite_autoincrement": True},
     )

@@ -50,6 +50,8 @@ class Contact(db.Model):
     __table_args__ = (
         Index("ix_contact_last_activity_at_id", "last_activity_at", "id"),
         Index("ix_contact_last_name_id", "last_name", "id"),
+        # SQLite: ids never reused after a delete (the rollup job reads ids above its position).
+        {"sqlite_autoincrement": True},
     )
 
     @property
