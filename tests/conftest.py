@@ -111,6 +111,9 @@ def _empty_database(tables: list[Table], reference_rows: dict) -> None:
             # Trigger-filled logs last: deleting members and activities appends to them.
             for table in sorted(tables, key=lambda t: t.name in TRIGGER_LOGS):
                 conn.execute(table.delete())
+            # AUTOINCREMENT tables (migration 0008) count on from their highest id ever: start
+            # every test from 1, as PostgreSQL's RESTART IDENTITY does.
+            conn.execute(text("DELETE FROM sqlite_sequence"))
         by_name = {t.name: t for t in tables}
         for name in REFERENCE_TABLES:
             if reference_rows[name]:
