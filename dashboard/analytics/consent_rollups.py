@@ -70,18 +70,35 @@ def _totals(condition: ColumnElement[bool], groups: list[int] | None, *, grouped
     )
 
 
-def roll_agreements(condition: ColumnElement[bool]) -> int:
-    """Add the matched rows to ``consent_daily``; return their number."""
-    rows = _totals(condition, None, grouped=False)
+def _add(
+    condition: ColumnElement[bool], groups: list[int] | None, *, grouped: bool, sign: int
+) -> list:
+    """Add ``sign`` times the totals of the matched rows to ``group_consent_daily`` (by the
+    rolled members' groups) when ``grouped``, else to ``consent_daily``; return the totals."""
+    rows = _totals(condition, groups, grouped=grouped)
+    keys = ["group_id", "day", "consent_id"] if grouped else ["day", "consent_id"]
+    width = len(keys)
     add_counts(
-        ConsentDaily,
-        ["day", "consent_id"],
+        GroupConsentDaily if grouped else ConsentDaily,
+        keys,
         VALUES,
         [
-            {"day": d, "consent_id": c, "agrees": a, "revokes": r, "net": n}
-            for d, c, a, r, n in rows
+            dict(
+                zip(
+                    [*keys, *VALUES],
+                    [*row[:width], *(int(v) * sign for v in row[width:])],
+                    strict=True,
+                )
+            )
+            for row in rows
         ],
     )
+    return rows
+
+
+def roll_agreements(condition: ColumnElement[bool]) -> int:
+    """Add the matched rows to ``consent_daily``; return their number."""
+    rows = _add(condition, None, grouped=False, sign=1)
     return sum(int(a) + int(r) for *_, a, r, _ in rows)
 
 
@@ -90,23 +107,7 @@ def roll_group_agreements(
 ) -> None:
     """Add (``sign`` -1: take out) the matched rows to the groups of their contacts in the rolled
     membership (every group, or only ``groups``)."""
-    rows = _totals(condition, groups, grouped=True)
-    add_counts(
-        GroupConsentDaily,
-        ["group_id", "day", "consent_id"],
-        VALUES,
-        [
-            {
-                "group_id": g,
-                "day": d,
-                "consent_id": c,
-                "agrees": a * sign,
-                "revokes": r * sign,
-                "net": n * sign,
-            }
-            for g, d, c, a, r, n in rows
-        ],
-    )
+    _add(condition, groups, grouped=True, sign=sign)
 
 
 def recount_groups(groups: list[int], rolled: ColumnElement[bool]) -> None:

@@ -77,6 +77,7 @@ class Ranking:
     rows: list[PageTotal]
     daily: dict[tuple[date, str], int]
     total: int
+    rate: int = 1  # the sample's rate behind the rows' unique contacts (1: exact)
 
 
 @dataclass(frozen=True)

@@ -114,13 +114,6 @@ def tracking_consent(channel_id: int) -> int | None:
     return db.session.scalar(select(Channel.tracking_consent_id).where(Channel.id == channel_id))
 
 
-def distinct_rate(f: ChartFilter) -> int:
-    """1 when distinct contacts are counted exactly for the filter, else the sample's rate."""
-    if f.group_id is not None and not _large_group(f.group_id):
-        return 1
-    return sample_rate()
-
-
 def _large_group(group_id: int) -> bool:
     """Whether the group has more than ``GROUP_EXACT_LIMIT`` members: counted up to the limit
     only, so the answer costs the same for a group of 50,000 as for one of 5 million."""
@@ -314,11 +307,19 @@ def page_ranking(f: ChartFilter, type_code: str, *, uniques: bool) -> Ranking:
     )
     ids = [r[0] for r in top]
     unique: dict[int, Estimate] = {}
-    if uniques and ids:
-        if f.group_id is None:
-            unique = _sample_uniques(f, type_id_, ids)
-        else:
+    rate = 1
+    if uniques:
+        exact = f.group_id is not None and not _large_group(f.group_id)
+        rate = 1 if exact else sample_rate()
+        if exact and ids:
             unique = _group_page_uniques(f, type_id_, {r[0]: (r[3], r[1]) for r in top})
+        elif ids:
+            in_group = (
+                []
+                if f.group_id is None
+                else [_sample_in_group(ActivitySample.contact_id, f.group_id)]
+            )
+            unique = _sample_uniques(f, type_id_, ids, rate, *in_group)
     daily_rows = db.session.execute(
         select(model.day, model.page_id, func.sum(model.views))
         .where(*kind, model.page_id.in_(ids[:SERIES_TOP]))
@@ -328,14 +329,14 @@ def page_ranking(f: ChartFilter, type_code: str, *, uniques: bool) -> Ranking:
         PageTotal(str(i), title or url, url, c, int(n), unique.get(i) if uniques else None)
         for i, url, title, c, n in top
     ]
-    return Ranking(rows, {(d, str(p)): int(n) for d, p, n in daily_rows}, int(grand or 0))
+    return Ranking(rows, {(d, str(p)): int(n) for d, p, n in daily_rows}, int(grand or 0), rate)
 
 
 def _sample_uniques(
-    f: ChartFilter, type_id_: int, ids: list[int], *extra: ColumnElement[bool]
+    f: ChartFilter, type_id_: int, ids: list[int], rate: int, *extra: ColumnElement[bool]
 ) -> dict[int, Estimate]:
-    """Unique contacts per page estimated from the contact sample (restricted by ``extra``)."""
-    rate = sample_rate()
+    """Unique contacts per page estimated from the contact sample at ``rate`` (restricted by
+    ``extra``)."""
     counts = dict(
         db.session.execute(
             select(ActivitySample.page_id, func.count(func.distinct(ActivitySample.contact_id)))
@@ -354,11 +355,8 @@ def _sample_uniques(
 def _group_page_uniques(
     f: ChartFilter, type_id_: int, pages: dict[int, tuple[int, str]]
 ) -> dict[int, Estimate]:
-    """Unique contacts of a group per page (id -> (channel, URL)): exact from the members' raw
-    rows up to ``GROUP_EXACT_LIMIT`` members, estimated from the sample above it."""
-    if _large_group(f.group_id):
-        in_group = _sample_in_group(ActivitySample.contact_id, f.group_id)
-        return _sample_uniques(f, type_id_, list(pages), in_group)
+    """Unique contacts of a group of up to ``GROUP_EXACT_LIMIT`` members per page (id ->
+    (channel, URL)), exact from the members' raw rows."""
     channel = func.coalesce(Activity.channel_id, NO_CHANNEL)
     wanted = {key: page_id for page_id, key in pages.items()}
     visitors: dict[int, set[int]] = defaultdict(set)

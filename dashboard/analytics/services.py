@@ -126,7 +126,7 @@ def _pages(f: ChartFilter) -> ChartResult:
     )
     notes = [
         "A page is its URL without query string or fragment; its title is the latest seen.",
-        _sample_note(queries.distinct_rate(f)),
+        _sample_note(ranking.rate),
     ]
     return ChartResult(panels, notes)
 
