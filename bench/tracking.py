@@ -15,6 +15,13 @@ database engine) and, for PostgreSQL on this machine, of its backends: unlike th
 request hardly depends on what else the machine is doing, so it gives capacity per core.
 
     python bench/tracking.py [--seconds 10] [--workers 4] [--clients 8] [--database-url URL]
+                             [--ceiling]
+
+--ceiling adds two diagnostic runs of the app itself, to show what the goal can reach on this
+machine: "no storage" answers every request with a fixed result without touching the database
+(the app's web layer: gunicorn, Flask, its hooks and headers, parsing and validating the body,
+CORS), and "empty commit" also hands each request to the group-commit writer, which takes the
+write lock and commits an empty transaction (the durable 200 without any rows).
 """
 
 import argparse
@@ -50,6 +57,32 @@ def collect():
     results = [{"id": e.get("id"), "status": "accepted"} for e in data.get("events", [])]
     return jsonify(tracked=True, cookie_level=1000, contact=None, clear=[], results=results)
 """
+
+# The app with recording replaced by a fixed answer (``--ceiling``): STUB=nodb answers in the
+# request thread, STUB=commit goes through the group-commit writer's shared, empty transaction.
+CEILING_APP = """
+import os
+import uuid
+
+from dashboard import create_app
+from dashboard.tracking import views
+
+
+def answer(submission):
+    results = [{"id": str(e.id), "status": "accepted"} for e in submission.parsed]
+    body = {"tracked": True, "cookie_level": 1000, "contact": str(uuid.uuid4()), "clear": []}
+    return {**body, "results": results}, True
+
+
+views.record_one = answer
+views.record_together = lambda submissions: [answer(s) for s in submissions]
+if os.environ["STUB"] == "nodb":
+    views.run_write = lambda unit, together=None, item=None: unit()
+app = create_app()
+"""
+
+
+_CEILING_NAMES = {"nodb": "no storage", "commit": "empty commit"}
 
 
 def _start(args: list[str], env: dict, cwd: Path, port: int) -> subprocess.Popen:
@@ -225,12 +258,16 @@ def main() -> None:
     )
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--database-url", default="")
+    parser.add_argument(
+        "--ceiling", action="store_true", help="also run the app with its storage stubbed out"
+    )
     args = parser.parse_args()
 
     tmp = tempfile.mkdtemp(prefix="bench-tracking-")
     url = args.database_url or f"sqlite:///{tmp}/bench.sqlite"
     _prepare_database(url, tmp)
     Path(tmp, "bare.py").write_text(BARE_APP)
+    Path(tmp, "ceiling.py").write_text(CEILING_APP)
     gunicorn = [
         sys.executable,
         "-m",
@@ -266,6 +303,24 @@ def main() -> None:
     finally:
         bare.terminate()
         bare.wait()
+    ceilings = {}
+    for stub in ("nodb", "commit") if args.ceiling else ():
+        port = free_port()
+        stub_env = {**env, "STUB": stub, "PYTHONPATH": str(ROOT)}
+        stubbed = _start(
+            [*gunicorn, "--bind", f"127.0.0.1:{port}", "ceiling:app"], stub_env, Path(tmp), port
+        )
+        try:
+            ceilings[stub] = _load(
+                f"http://127.0.0.1:{port}/t/v1/collect",
+                1,
+                args.seconds,
+                args.clients,
+                lambda p=stubbed: {"app": cpu_seconds(children(p.pid))},
+            )
+        finally:
+            stubbed.terminate()
+            stubbed.wait()
     server = _start([*gunicorn, "--bind", f"127.0.0.1:{app_port}", "wsgi:app"], env, ROOT, app_port)
     database_pids = _database_pids(url, tmp)
 
@@ -290,11 +345,10 @@ def main() -> None:
         f"engine={engine} workers={args.workers} threads={args.threads} clients={args.clients} "
         f"seconds={args.seconds}"
     )
-    for name, r in (
-        ("bare endpoint", baseline),
-        ("tracking, 1 event", single),
-        ("tracking, 10 events", batch),
-    ):
+    lines = [("bare endpoint", baseline)]
+    lines += [(f"app, {_CEILING_NAMES[k]}", r) for k, r in ceilings.items()]
+    lines += [("tracking, 1 event", single), ("tracking, 10 events", batch)]
+    for name, r in lines:
         print(
             f"{name:22s} {r['requests_per_s']:8.0f} req/s {r['events_per_s']:9.0f} events/s "
             f"p50 {r['p50_ms']:6.1f} ms  p99 {r['p99_ms']:6.1f} ms  errors {r['errors']}  "
@@ -306,6 +360,9 @@ def main() -> None:
     )
     single_ratio = single["requests_per_s"] / baseline["requests_per_s"]
     batch_ratio = batch["events_per_s"] / single["events_per_s"]
+    for key, r in ceilings.items():
+        ratio = r["requests_per_s"] / baseline["requests_per_s"]
+        print(f"ratio {_CEILING_NAMES[key]}/bare throughput: {ratio:6.2f} (the goal's ceiling)")
     print(f"ratio single/bare throughput:        {single_ratio:.2f} (goal >= 0.8)")
     print(f"ratio 10-event/single events per s:  {batch_ratio:.2f} (goal >= 5)")
 

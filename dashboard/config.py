@@ -49,3 +49,6 @@ GROUP_REFRESH_INTERVAL_SECONDS = 2.0
 # Analytics rollups: every app process rolls up new activities this often (seconds); 0 = off
 # (then run `flask refresh-rollups` from cron). See dashboard/analytics/worker.py.
 ANALYTICS_ROLLUP_INTERVAL = 10.0
+# The reconciler (one day recounted from the raw tables) runs at most this often (seconds), for
+# all processes together.
+ANALYTICS_RECONCILE_INTERVAL = 60.0

@@ -465,3 +465,39 @@ def test_the_worker_tick_rolls_up_and_the_thread_is_off_under_testing(app):
     assert db.session.scalar(select(RollupState.position).where(RollupState.name == "reconcile"))
     init_rollups(app)
     assert "analytics_rollups" not in app.extensions
+
+
+def test_the_reconciler_runs_once_per_interval_for_all_processes(app):
+    """Each tick rolls up, but a day is re-checked only when the last check by any process is
+    ANALYTICS_RECONCILE_INTERVAL old (it recounts a whole day from the raw tables)."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from dashboard.analytics.worker import run_tick
+
+    known_store()
+    app.config["ANALYTICS_RECONCILE_INTERVAL"] = 60
+
+    def checked_at():
+        try:
+            return db.session.scalar(
+                select(RollupState.changed_at).where(RollupState.name == "reconcile")
+            )
+        finally:
+            db.session.rollback()
+
+    run_tick(app)
+    first = checked_at()
+    assert first is not None
+    run_tick(app)  # another process's tick a moment later: nothing to reconcile yet
+    assert checked_at() == first
+    with app.app_context():
+        db.session.execute(
+            update(RollupState)
+            .where(RollupState.name == "reconcile")
+            .values(changed_at=first - timedelta(seconds=61))
+        )
+        db.session.commit()
+    run_tick(app)
+    assert checked_at() > first

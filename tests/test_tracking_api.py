@@ -158,11 +158,13 @@ def test_store_unavailable_is_503_with_retry_after(app, client, sites, monkeypat
     from sqlalchemy.exc import OperationalError
 
     from dashboard.tracking import collect as collect_module
+    from dashboard.tracking import together
 
     def broken(*_args, **_kwargs):
         raise OperationalError("SELECT 1", {}, Exception("connection refused"))
 
     monkeypatch.setattr(collect_module, "find_channel_for_origin", broken)
+    monkeypatch.setattr(together, "find_channel_for_origin", broken)
     response = collect(client, "shop-site")
     _error(response, 503, "unavailable")
     assert response.headers["Retry-After"] == "5"
@@ -173,12 +175,13 @@ def test_store_down_for_every_read_is_still_503_not_500(app, client, sites, monk
     from sqlalchemy.exc import OperationalError
 
     from dashboard.tracking import collect as collect_module
-    from dashboard.tracking import views
+    from dashboard.tracking import together, views
 
     def broken(*_args, **_kwargs):
         raise OperationalError("SELECT 1", {}, Exception("database is locked"))
 
     monkeypatch.setattr(collect_module, "find_channel_for_origin", broken)
+    monkeypatch.setattr(together, "find_channel_for_origin", broken)
     monkeypatch.setattr(views, "origin_allowed_anywhere", broken)
     response = collect(client, "shop-site")
     _error(response, 503, "unavailable")

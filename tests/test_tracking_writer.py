@@ -166,3 +166,99 @@ def test_sqlite_writers_take_turns_on_a_file_lock(app):
                 fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
             fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free again
             fcntl.flock(other, fcntl.LOCK_UN)
+
+
+def _together_units(together, items, run=None):
+    from concurrent.futures import Future
+
+    from dashboard.tracking.writer import _Unit
+
+    def alone(item):
+        return lambda: run(item) if run else pytest.fail("ran alone")
+
+    return [_Unit(alone(i), Future(), together, i) for i in items]
+
+
+def test_consecutive_units_of_one_kind_run_as_one_call(app):
+    """Their function gets every item at once; each unit gets its own result or error, and a
+    unit of another kind between them cuts the run."""
+    writer = GroupCommitWriter(app, idle_seconds=0.5)
+    calls: list[list[int]] = []
+
+    def together(items):
+        calls.append(items)
+        for i in items:
+            db.session.add(Setting(key=f"k{i}", value=i))
+        return [ValueError(f"refused {i}") if i == 2 else i * 10 for i in items]
+
+    from concurrent.futures import Future
+
+    from dashboard.tracking.writer import _Unit
+
+    other = _Unit(lambda: db.session.add(Setting(key="other", value=0)), Future())
+    units = [*_together_units(together, [1, 2, 3]), other, *_together_units(together, [4])]
+    with app.app_context():
+        writer._commit(units)
+    assert calls == [[1, 2, 3], [4]]
+    assert units[0].future.result() == 10 and units[2].future.result() == 30
+    assert str(units[1].future.exception()) == "refused 2"
+    assert units[4].future.result() == 40
+    assert _count() == 5  # a returned error spoils nothing: the call decided what it wrote
+
+
+def test_a_failed_run_falls_back_to_its_units_one_by_one(app):
+    """The call's writes are rolled back and every unit runs alone in its own savepoint, so one
+    bad request cannot fail the others."""
+    writer = GroupCommitWriter(app, idle_seconds=0.5)
+
+    def together(items):
+        db.session.add(Setting(key="half-written", value=1))
+        db.session.flush()
+        raise RuntimeError("the run broke")
+
+    def run(item):
+        if item == 2:
+            raise ValueError("bad request")
+        db.session.add(Setting(key=f"alone{item}", value=item))
+        return item
+
+    units = _together_units(together, [1, 2, 3], run)
+    with app.app_context():
+        writer._commit(units)
+    assert units[0].future.result() == 1 and units[2].future.result() == 3
+    assert isinstance(units[1].future.exception(), ValueError)
+    with app.app_context():
+        assert sorted(db.session.scalars(select(Setting.key))) == ["alone1", "alone3"]
+        db.session.rollback()
+
+
+def test_a_run_chosen_as_deadlock_victim_is_queued_again_whole(app):
+    from sqlalchemy.exc import OperationalError
+
+    writer = GroupCommitWriter(app, idle_seconds=0.5)
+
+    def together(items):
+        raise OperationalError("INSERT ...", {}, _DriverError("40P01"))
+
+    units = _together_units(together, [1, 2])
+    with app.app_context():
+        writer._commit(units)
+    assert [writer._queue.get_nowait() for _ in units] == units
+    assert not any(u.future.done() for u in units)
+
+
+def test_a_run_that_meets_an_unavailable_store_fails_the_batch_at_once(app):
+    """SQLite's lock not had within the busy timeout: every request gets the store's error (a
+    503) now, rather than each waiting out the timeout again on its own."""
+    from sqlalchemy.exc import OperationalError
+
+    writer = GroupCommitWriter(app, idle_seconds=0.5)
+    locked = OperationalError("BEGIN IMMEDIATE", {}, Exception("database is locked"))
+
+    def together(items):
+        raise locked
+
+    units = _together_units(together, [1, 2])  # running alone would fail the test
+    with app.app_context():
+        writer._commit(units)
+    assert [u.future.exception() for u in units] == [locked, locked]

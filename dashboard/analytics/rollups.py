@@ -761,6 +761,14 @@ def _check_consent_day(day: date, *, force: bool) -> bool:
             raise
 
 
+def reconcile_due(every: timedelta, now: datetime | None = None) -> bool:
+    """Whether the reconciler's last check (by any process) is ``every`` or longer ago."""
+    changed_at = db.session.scalar(
+        select(RollupState.changed_at).where(RollupState.name == RECONCILE)
+    )
+    return changed_at is None or (now or utcnow()) - changed_at >= every
+
+
 def reconcile_next_day(
     settings: Settings | None = None, today: date | None = None
 ) -> DayCheck | None:

@@ -1,9 +1,11 @@
 """The rollup job inside each web worker: a daemon thread started on the first request.
 
-Every ``ANALYTICS_ROLLUP_INTERVAL`` seconds (default 10) the thread rolls up what arrived and checks
-one day against the raw tables (the reconciler). Several processes may run it at once: each stream
-is one locked transaction (see ``rollups.py``), so they take turns and never count twice. With the
-interval set to 0 no thread starts; run ``flask --app dashboard refresh-rollups`` from cron instead.
+Every ``ANALYTICS_ROLLUP_INTERVAL`` seconds (default 10) the thread rolls up what arrived, and
+every ``ANALYTICS_RECONCILE_INTERVAL`` seconds (default 60, counted across all processes from the
+reconciler's stored state) it checks one day against the raw tables (the reconciler). Several
+processes may run it at once: each stream is one locked transaction (see ``rollups.py``), so they
+take turns and never count twice. With the interval set to 0 no thread starts; run
+``flask --app dashboard refresh-rollups`` from cron instead.
 """
 
 import logging
@@ -16,11 +18,12 @@ from typing import Any
 from flask import Flask
 
 from ..extensions import db
-from .rollups import RollupBusy, Settings, reconcile_next_day, refresh_rollups
+from .rollups import RollupBusy, Settings, reconcile_due, reconcile_next_day, refresh_rollups
 
 log = logging.getLogger(__name__)
 
 DEFAULT_INTERVAL = 10.0
+DEFAULT_RECONCILE_INTERVAL = 60.0
 
 
 def settings_from(config: Mapping[str, Any]) -> Settings:
@@ -36,12 +39,20 @@ def settings_from(config: Mapping[str, Any]) -> Settings:
 
 
 def run_tick(app: Flask) -> None:
-    """One round of the job: catch up, then reconcile one day."""
+    """One round of the job: catch up, then reconcile one day if none was checked lately.
+
+    The reconciler recounts a whole day from the raw tables. Run on every tick of every process
+    it recounted today's activities several times a minute, and it was most of the job's CPU
+    while the tracking API was busy (each process has the thread), so it runs once per
+    ``ANALYTICS_RECONCILE_INTERVAL`` for the whole deployment.
+    """
     with app.app_context():
         settings = settings_from(app.config)
+        every = float(app.config.get("ANALYTICS_RECONCILE_INTERVAL", DEFAULT_RECONCILE_INTERVAL))
         try:
             refresh_rollups(settings)
-            reconcile_next_day(settings)
+            if reconcile_due(timedelta(seconds=every)):
+                reconcile_next_day(settings)
         except RollupBusy:
             db.session.rollback()  # another process holds the stream: it is doing the work
         except Exception:

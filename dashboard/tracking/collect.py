@@ -3,8 +3,9 @@
 import uuid
 import zlib
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 from typing import Any
 
@@ -108,11 +109,16 @@ def authorised_channel(code: str, sender: Sender) -> tuple[ChannelInfo, bool]:
     """The channel the request names, if the sender may use it (404 / 403 otherwise), and
     whether the sender's Origin is one of the channel's allowed origins."""
     channel, origin_ok = find_channel_for_origin(code, sender.origin)
+    return check_sender(channel, origin_ok, sender), origin_ok
+
+
+def check_sender(channel: ChannelInfo | None, origin_ok: bool, sender: Sender) -> ChannelInfo:
+    """``channel`` if it exists and the sender may use it; TrackingRefused (404 / 403) if not."""
     if channel is None:
         raise TrackingRefused(404, "not_found", "unknown or disabled channel")
     if not sender_allowed(channel, origin_ok, sender.authorization):
         raise TrackingRefused(403, "forbidden", "origin or API key not allowed for this channel")
-    return channel, origin_ok
+    return channel
 
 
 # Statements every collect request runs, built once: neither built nor keyed for SQLAlchemy's
@@ -144,13 +150,19 @@ def _insert_activities(dialect: str) -> Insert:
     )
 
 
-def _activity_types() -> dict[str, ActivityTypeInfo]:
+def touch_contacts(ids: set[int], now: datetime) -> None:
+    """Stamp the last activity of contacts that already existed."""
+    if ids:
+        db.session.connection().execute(_TOUCH_CONTACTS, {"ids": sorted(ids), "now": now})
+
+
+def activity_types() -> dict[str, ActivityTypeInfo]:
     return {
         r[0]: ActivityTypeInfo(*r[1:]) for r in db.session.connection().execute(_ACTIVITY_TYPES)
     }
 
 
-def _lock_event_ids(ids: list[uuid.UUID]) -> None:
+def lock_event_ids(ids: list[uuid.UUID]) -> None:
     """PostgreSQL: serialise concurrent copies of the same events (SQLite already serialises
     writers with BEGIN IMMEDIATE), so a retry racing its original sees it as a duplicate."""
     if not ids or db.session.get_bind().dialect.name != "postgresql":
@@ -162,13 +174,13 @@ def _lock_event_ids(ids: list[uuid.UUID]) -> None:
     )
 
 
-def _stored_events(ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+def stored_events(ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
     if not ids:
         return {}
     return {r[0]: r[1] for r in db.session.connection().execute(_STORED_EVENTS, {"ids": ids})}
 
 
-class _Batch:
+class ActivityBatch:
     """Activity rows waiting to be inserted, with the outcome of each event."""
 
     def __init__(self) -> None:
@@ -189,7 +201,7 @@ class _Batch:
         self.rows = []
 
 
-def _row(
+def activity_row(
     event: Event,
     event_id: uuid.UUID,
     type_info: ActivityTypeInfo,
@@ -224,6 +236,146 @@ def _row(
     return row
 
 
+WRITTEN = frozenset({"store", "legitimate"})  # verdicts that write an activity
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the rules make of one event before anything is written.
+
+    ``status`` is "rejected", "duplicate" or "dropped" (final, with a reason where the API gives
+    one), "store" (a tracked activity) or "legitimate" (a form submission kept under legitimate
+    interest below Visitor, R9). ``counted``: the event goes into the anonymous hit counters.
+    """
+
+    id: str | None
+    status: str
+    reason: str | None = None
+    event: Event | None = None
+    info: ActivityTypeInfo | None = None
+    counted: bool = False
+
+
+def verdicts(
+    parsed: list[Event | Rejection],
+    known: set[uuid.UUID],
+    types: dict[str, ActivityTypeInfo],
+    *,
+    bot: bool,
+    tracked: bool,
+    count_untracked: bool,
+) -> Iterator[Verdict]:
+    """R13 and R2 for each event of a request, in order (pure: no database).
+
+    ``known`` holds the event ids already stored or already taken by this transaction; the ids
+    of this request's events are added to it as they are taken.
+    """
+    for item in parsed:
+        if isinstance(item, Rejection):
+            yield Verdict(item.id, "rejected", item.reason)
+            continue
+        key = str(item.id)
+        if item.id in known:
+            yield Verdict(key, "duplicate")
+            continue
+        known.add(item.id)
+        info = types.get(item.activity_type)
+        if info is None or (item.type == CUSTOM_EVENT and info.is_builtin):
+            yield Verdict(key, "rejected", "unknown_type")
+        elif bot:
+            yield Verdict(key, "dropped", "bot")
+        elif not info.enabled:
+            yield Verdict(key, "dropped", "type_disabled")
+        elif tracked:
+            yield Verdict(key, "store", event=item, info=info, counted=True)
+        elif item.type == "bizformsubmit" and item.email:
+            yield Verdict(key, "legitimate", event=item, info=info, counted=count_untracked)
+        else:
+            yield Verdict(key, "dropped", "below_visitor", event=item, counted=count_untracked)
+
+
+def needs_identification(parsed: list[Event | Rejection]) -> bool:
+    """Whether an event of the request may identify a contact or route data to one by email
+    (R8, R9): such a request is recorded on its own, not together with others."""
+    return any(
+        isinstance(e, Event) and e.type in IDENTIFYING_EVENTS and (e.fields or e.email)
+        for e in parsed
+    )
+
+
+def hit_keys(
+    taken: list[Verdict],
+    channel: ChannelInfo,
+    request: CollectRequest,
+    sender: Sender,
+    day: date,
+    *,
+    agreed: bool,
+    tracked: bool,
+) -> Counter[HitKey]:
+    """The anonymous counter keys of a request's counted events (R3: nothing identifying)."""
+    return Counter(
+        HitKey(
+            channel.id,
+            day,
+            v.event.activity_type,
+            request.cookie_level,
+            agreed,
+            sender.gpc,
+            tracked,
+        )
+        for v in taken
+        if v.counted and v.event is not None
+    )
+
+
+def landing_row(
+    verdict: Verdict,
+    types: dict[str, ActivityTypeInfo],
+    known: set[uuid.UUID],
+    contact_id: Any,
+    channel: ChannelInfo,
+    now: datetime,
+) -> dict[str, Any] | None:
+    """The landing-page activity logged with a stored page visit that says it landed."""
+    event = verdict.event
+    landing = types.get("landingpage")
+    if event is None or not event.landing or landing is None or not landing.enabled:
+        return None
+    landing_id = landing_event_id(event.id)
+    if landing_id in known:
+        return None
+    known.add(landing_id)
+    return activity_row(event, landing_id, landing, contact_id, channel, now)
+
+
+def results_json(verdicts_: list[Verdict], accepted: set[uuid.UUID]) -> list[dict[str, str]]:
+    """Per-event results: a written event is "accepted" unless a concurrent copy won."""
+    results = []
+    for verdict in verdicts_:
+        status = verdict.status
+        if status in WRITTEN:
+            status = "accepted" if verdict.event and verdict.event.id in accepted else "duplicate"
+        result = {"id": verdict.id, "status": status}
+        if verdict.reason:
+            result["reason"] = verdict.reason
+        results.append(result)
+    return results
+
+
+def decide_level(
+    request: CollectRequest, channel: ChannelInfo, sender: Sender, agreed: bool
+) -> CookieLevel:
+    """R1: the effective cookie level of the request."""
+    return effective_level(
+        request.cookie_level,
+        CookieLevel(channel.default_cookie_level),
+        has_agreement=agreed,
+        gpc=sender.gpc,
+        honours_gpc=channel.honour_gpc,
+    )
+
+
 def collect(body: bytes, sender: Sender, policy: ratelimit.RatePolicy) -> CollectResult:
     """Apply R1-R13 to a collect request and store what may be stored; the caller commits."""
     request = load_request(body)
@@ -234,80 +386,60 @@ def collect(body: bytes, sender: Sender, policy: ratelimit.RatePolicy) -> Collec
     return result
 
 
-def record_events(request: CollectRequest, channel: ChannelInfo, sender: Sender) -> CollectResult:
+def record_events(
+    request: CollectRequest,
+    channel: ChannelInfo,
+    sender: Sender,
+    parsed: list[Event | Rejection] | None = None,
+) -> CollectResult:
     """Apply R1-R13 to the events of an authorised request; the caller commits.
 
     Also the entry point for a website's own server recording a form submission.
     """
     now = utcnow()
-    parsed = [parse_event(raw) for raw in request.events]
+    if parsed is None:
+        parsed = [parse_event(raw) for raw in request.events]
     events = [e for e in parsed if isinstance(e, Event)]
     all_ids = [e.id for e in events] + [landing_event_id(e.id) for e in events if e.landing]
     bot = is_bot(sender.user_agent) and channel.type != "headless"
 
-    _lock_event_ids(all_ids)
-    stored = _stored_events(all_ids)
+    lock_event_ids(all_ids)
+    stored = stored_events(all_ids)
     contact = resolve_contact(request.contact)
     agreed = has_current_agreement(contact, channel.tracking_consent_id)
-    level = effective_level(
-        request.cookie_level,
-        CookieLevel(channel.default_cookie_level),
-        has_agreement=agreed,
-        gpc=sender.gpc,
-        honours_gpc=channel.honour_gpc,
-    )
+    level = decide_level(request, channel, sender, agreed)
     tracked = may_track(level) and not bot
     if tracked and contact is None and stored:
         # A retry whose first answer was lost: keep the contact the original created.
         contact = db.session.get(Contact, next(iter(stored.values())))
 
-    types = _activity_types()
-    batch = _Batch()
-    hits: Counter[HitKey] = Counter()
-    outcomes: list[tuple[str | None, str, str | None]] = []  # (id, status, reason)
-    seen: set[uuid.UUID] = set()
+    types = activity_types()
+    batch = ActivityBatch()
+    known = set(stored)
+    taken = list(
+        verdicts(
+            parsed,
+            known,
+            types,
+            bot=bot,
+            tracked=tracked,
+            count_untracked=channel.count_untracked,
+        )
+    )
+    hits = hit_keys(taken, channel, request, sender, now.date(), agreed=agreed, tracked=tracked)
     fresh: set[int] = set()  # contacts created here, already stamped with ``now``
 
-    for item in parsed:
-        if isinstance(item, Rejection):
-            outcomes.append((item.id, "rejected", item.reason))
+    for verdict in taken:
+        item, info = verdict.event, verdict.info
+        if verdict.status not in WRITTEN or item is None or info is None:
             continue
-        event_key = str(item.id)
-        if item.id in stored or item.id in seen:
-            outcomes.append((event_key, "duplicate", None))
-            continue
-        seen.add(item.id)
-        info = types.get(item.activity_type)
-        if info is None or (item.type == CUSTOM_EVENT and info.is_builtin):
-            outcomes.append((event_key, "rejected", "unknown_type"))
-            continue
-        if bot:
-            outcomes.append((event_key, "dropped", "bot"))
-            continue
-        if not info.enabled:
-            outcomes.append((event_key, "dropped", "type_disabled"))
-            continue
-        if tracked or channel.count_untracked:
-            hits[
-                HitKey(
-                    channel.id,
-                    now.date(),
-                    item.activity_type,
-                    request.cookie_level,
-                    agreed,
-                    sender.gpc,
-                    tracked,
-                )
-            ] += 1
-        if not tracked:
-            if item.type == "bizformsubmit" and item.email:
-                batch.flush()
-                target = contact_by_email(item.email) or create_contact(email=item.email)
-                apply_fields(target, item.fields)
-                batch.add(_row(item, item.id, info, target.id, None, now, legitimate_interest=True))
-                outcomes.append((event_key, "pending", None))
-            else:
-                outcomes.append((event_key, "dropped", "below_visitor"))
+        if verdict.status == "legitimate":
+            batch.flush()
+            target = contact_by_email(item.email) or create_contact(email=item.email)
+            apply_fields(target, item.fields)
+            batch.add(
+                activity_row(item, item.id, info, target.id, None, now, legitimate_interest=True)
+            )
             continue
         if contact is None:
             contact = create_visitor(now)
@@ -316,34 +448,20 @@ def record_events(request: CollectRequest, channel: ChannelInfo, sender: Sender)
         if item.type in IDENTIFYING_EVENTS and item.fields:
             batch.flush()  # rows already built name contacts a merge may remove
             target, contact = identify_contact(loaded(contact), item.fields)
-        batch.add(_row(item, item.id, info, target.id, channel, now))
-        landing = types.get("landingpage")
-        landing_id = landing_event_id(item.id)
-        if item.landing and landing and landing.enabled and landing_id not in stored:
-            batch.add(_row(item, landing_id, landing, target.id, channel, now))
-        outcomes.append((event_key, "pending", None))
+        batch.add(activity_row(item, item.id, info, target.id, channel, now))
+        landing = landing_row(verdict, types, known, target.id, channel, now)
+        if landing is not None:
+            batch.add(landing)
     batch.flush()
 
-    if batch.contacts - fresh:
-        db.session.connection().execute(
-            _TOUCH_CONTACTS, {"ids": sorted(batch.contacts - fresh), "now": now}
-        )
+    touch_contacts(batch.contacts - fresh, now)
     if batch.contacts:
         queue_membership_refresh(batch.contacts)
     add_hits(hits)
-
-    results = []
-    for event_id, status, reason in outcomes:
-        if status == "pending":
-            status = "accepted" if uuid.UUID(event_id) in batch.accepted else "duplicate"
-        result = {"id": event_id, "status": status}
-        if reason:
-            result["reason"] = reason
-        results.append(result)
     return CollectResult(
         tracked=tracked,
         cookie_level=int(level),
         contact=str(contact.guid) if tracked and contact is not None else None,
         clear=cookies_to_clear(level) if not tracked else [],
-        results=results,
+        results=results_json(taken, batch.accepted),
     )

@@ -45,25 +45,65 @@ def resolve_contact(guid: uuid.UUID | None) -> Contact | None:
 
 
 @dataclass(frozen=True)
-class NewVisitor:
-    """A contact the tracking API has just created for a new visitor: its keys, no ORM object
-    (most new visitors send a page visit and nothing else; ``loaded`` makes one when needed)."""
+class ContactKeys:
+    """A contact's keys, no ORM object: most requests of a new or known visitor store a page
+    visit and nothing else (``loaded`` makes the ORM object when one is needed)."""
 
     id: int
     guid: uuid.UUID
 
 
-_contact = Contact.__table__.c
+_contact, _alias = Contact.__table__.c, ContactAlias.__table__.c
 _INSERT_VISITOR = insert(Contact.__table__).returning(_contact.id, _contact.guid)
+_BY_GUIDS = select(_contact.guid, _contact.id, _contact.guid).where(
+    _contact.guid.in_(bindparam("guids", expanding=True))
+)
+_BY_ALIASES = (
+    select(_alias.guid, _contact.id, _contact.guid)
+    .join_from(ContactAlias.__table__, Contact.__table__, _alias.contact_id == _contact.id)
+    .where(_alias.guid.in_(bindparam("guids", expanding=True)))
+)
+_GUID_OF = select(_contact.guid).where(_contact.id == bindparam("id"))
 
 
-def create_visitor(now: datetime) -> NewVisitor:
+def resolve_contacts(guids: set[uuid.UUID]) -> dict[uuid.UUID, ContactKeys]:
+    """The keys of the contacts these GUIDs name (R7), merged-away GUIDs followed to their
+    survivor (R10): two statements for any number of GUIDs."""
+    if not guids:
+        return {}
+    connection, params = db.session.connection(), {"guids": sorted(guids)}
+    found = {row[0]: ContactKeys(row[1], row[2]) for row in connection.execute(_BY_GUIDS, params)}
+    if len(found) < len(guids):
+        for row in connection.execute(_BY_ALIASES, params):
+            found.setdefault(row[0], ContactKeys(row[1], row[2]))
+    return found
+
+
+def contact_keys(contact_id: int) -> ContactKeys:
+    """The keys of a contact by id."""
+    return ContactKeys(contact_id, db.session.connection().scalar(_GUID_OF, {"id": contact_id}))
+
+
+def create_visitors(guids: list[uuid.UUID], now: datetime) -> dict[uuid.UUID, int]:
+    """Insert anonymous contacts with these GUIDs, last active ``now``, in one statement; their
+    ids by GUID."""
+    if not guids:
+        return {}
+    params = [
+        {"guid": guid, "created_at": now, "updated_at": now, "last_activity_at": now}
+        for guid in guids
+    ]
+    rows = db.session.connection().execute(_INSERT_VISITOR, params)
+    return {guid: id_ for id_, guid in rows}
+
+
+def create_visitor(now: datetime) -> ContactKeys:
     """Insert an anonymous contact whose last activity is ``now``."""
     params = {"guid": uuid.uuid4(), "created_at": now, "updated_at": now, "last_activity_at": now}
-    return NewVisitor(*db.session.connection().execute(_INSERT_VISITOR, params).one())
+    return ContactKeys(*db.session.connection().execute(_INSERT_VISITOR, params).one())
 
 
-def loaded(contact: Contact | NewVisitor) -> Contact:
+def loaded(contact: Contact | ContactKeys) -> Contact:
     """The ORM object of ``contact``."""
     if isinstance(contact, Contact):
         return contact

@@ -3,6 +3,7 @@
 import hashlib
 import hmac
 import time
+from collections import Counter
 from dataclasses import dataclass
 from functools import cache
 
@@ -55,20 +56,48 @@ def hit(limits: list[Limit], now: float | None = None) -> None:
     """Count one request against every limit in the current transaction; raise RateLimited
     when any is exceeded. Call it last before commit: on PostgreSQL the counter row stays
     locked until the transaction ends."""
+    retry_after = hit_many([limits], now)[0]
+    if retry_after is not None:
+        raise RateLimited(retry_after)
+
+
+def hit_many(requests: list[list[Limit]], now: float | None = None) -> list[int | None]:
+    """Count requests, in order, against their limits with one statement; for each, None when
+    it is within its limits, else the seconds to wait (a refused request is not counted).
+
+    The upsert adds every request and returns each key's new total, so the count a request saw
+    is the total before this call plus the requests ahead of it; the refused ones are taken off
+    again afterwards (rare: only under a limit).
+    """
     now = time.time() if now is None else now
     window = int(now // 60)
     retry_after = 60 - int(now % 60)
-    # One statement for every limit; rows in key order, so concurrent requests lock the counter
-    # rows of PostgreSQL in the same order.
-    rows = [{"key": k, "window": window, "hits": 1} for k in sorted({x.key for x in limits})]
-    counted = {
-        key: hits for key, hits in db.session.connection().execute(_count(dialect_name()), rows)
-    }
-    if any(counted[x.key] == 1 and x.key.startswith("channel:") for x in limits):
+    wanted = Counter(key for limits in requests for key in {x.key for x in limits})
+    if not wanted:
+        return [None] * len(requests)
+    # Rows in key order, so concurrent transactions lock PostgreSQL's counter rows in the same
+    # order (no deadlock).
+    rows = [{"key": k, "window": window, "hits": n} for k, n in sorted(wanted.items())]
+    connection = db.session.connection()
+    totals = {key: hits for key, hits in connection.execute(_count(dialect_name()), rows)}
+    seen = {key: totals[key] - n for key, n in wanted.items()}  # counted before this call
+    if any(seen[key] == 0 and key.startswith("channel:") for key in wanted):
         # Once a minute per channel: drop windows that can no longer matter.
         db.session.execute(delete(RateLimitWindow).where(RateLimitWindow.window < window - 1))
-    if any(counted[x.key] > x.per_minute for x in limits):
-        raise RateLimited(retry_after)
+    refused: Counter[str] = Counter()
+    answers: list[int | None] = []
+    for limits in requests:
+        if any(seen[x.key] + 1 > x.per_minute for x in limits):
+            refused.update({x.key for x in limits})
+            answers.append(retry_after)
+            continue
+        for key in {x.key for x in limits}:
+            seen[key] += 1
+        answers.append(None)
+    if refused:
+        rows = [{"key": k, "window": window, "hits": -n} for k, n in sorted(refused.items())]
+        connection.execute(_count(dialect_name()), rows)
+    return answers
 
 
 @cache

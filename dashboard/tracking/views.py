@@ -20,10 +20,11 @@ from ..errors import json_error
 from ..extensions import db
 from . import bp
 from .clicks import record_click
-from .collect import Sender, TrackingRefused, collect
+from .collect import Sender, TrackingRefused
 from .consent_api import change_consent, consent_status, consent_texts
 from .guards import origin_allowed_anywhere
 from .ratelimit import RateLimited, RatePolicy, address_key
+from .together import Submission, record_one, record_together
 from .writer import run_write
 
 MAX_BODY = 64 * 1024
@@ -104,12 +105,19 @@ def _json(payload: dict[str, Any], status: int = 200):  # type: ignore[no-untype
     return _cors(make_response(jsonify(payload), status))
 
 
-def _write(action: Callable[[], tuple[dict[str, Any], bool]]):  # type: ignore[no-untyped-def]
+def _write(  # type: ignore[no-untyped-def]
+    action: Callable[[], tuple[dict[str, Any], bool]],
+    together: Callable[[list[Any]], list[Any]] | None = None,
+    item: Any = None,
+):
     """Run a writing service and answer once it is committed (a 200 means durable).
 
     ``action`` returns the answer and whether it already knows the Origin is allowed (one of
-    the named channel's origins). A uniqueness race (two requests creating the same email at
-    once) is retried: the retry sees the other transaction's row and takes the merge path.
+    the named channel's origins). With ``together``, the writer may run ``item`` with other
+    requests' items instead (see ``GroupCommitWriter.submit``); that answer already says
+    whether any channel allows the Origin. A uniqueness race (two requests creating the same
+    email at once) is retried: the retry sees the other transaction's row and takes the merge
+    path.
     Otherwise the CORS answer is read inside the same unit of work: no second transaction after
     the commit, which could fail (the store gone meanwhile) and turn a durable 200 into an error.
     """
@@ -121,7 +129,7 @@ def _write(action: Callable[[], tuple[dict[str, Any], bool]]):  # type: ignore[n
 
     for attempt in range(3):
         try:
-            payload, g.cors_allowed = run_write(unit)
+            payload, g.cors_allowed = run_write(unit, together=together, item=item)
             return _json(payload)
         except IntegrityError:
             if attempt == 2:
@@ -155,13 +163,11 @@ def collect_events():
     """Record a batch of events under the channel's cookie-level and consent rules."""
     if request.method == "OPTIONS":
         return _preflight()
-    body, sender = _body(), _sender()
-
-    def action() -> tuple[dict[str, Any], bool]:
-        result = collect(body, sender, _policy())
-        return result.as_json(), result.origin_allowed
-
-    return _write(action)
+    # Parsed here, in the request's thread, not in the writer's transaction.
+    submission = Submission.parse(_body(), _sender(), _policy())
+    if submission.alone:
+        return _write(lambda: record_one(submission))
+    return _write(lambda: record_one(submission), record_together, submission)
 
 
 @bp.route("/consent", methods=["GET", "POST", "OPTIONS"], provide_automatic_options=False)

@@ -8,7 +8,13 @@ inside a SAVEPOINT so one failing unit cannot spoil the others, commits once, an
 answers each request: a 200 still means the events are durable. With gunicorn's threaded
 workers many requests share each commit. PostgreSQL benefits the same way (fewer WAL flushes).
 
-Failures, and what each request then gets:
+Consecutive units of one kind (collect requests that identify no one) run as one call in one
+savepoint (``together``): SQLAlchemy's cost per statement, not per row, was most of a request,
+so the requests of a run share their reads and writes (see ``together.py``). Should that call
+fail, its units run again one by one, each in its own savepoint.
+
+Failures, and what each request then gets (a run of units called together fails as a whole:
+with the store's error, or again one by one after its own error):
   * a unit's own error (a refusal, a uniqueness race): its savepoint is rolled back, the error
     goes back to its request, the other units commit;
   * a unit chosen as a deadlock or serialization-failure victim (PostgreSQL: batches of several
@@ -32,7 +38,7 @@ from concurrent.futures import Future
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from ..database import write_intent
 from ..extensions import db
@@ -80,13 +86,36 @@ def _writers_in_turn(app: Flask) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+# Runs units of the same kind together: gets their items, returns each one's result or error.
+Together = Callable[[list[Any]], list[Any]]
+
+
 class _Unit:
-    """A unit of work, the future its request waits on, and how often it has run."""
+    """A unit of work, the future its request waits on, and how often it has run; with
+    ``together``, the function that can run it with its neighbours of the same kind."""
 
-    __slots__ = ("future", "run", "tries")
+    __slots__ = ("future", "item", "run", "together", "tries")
 
-    def __init__(self, run: Callable[[], Any], future: Future) -> None:
+    def __init__(
+        self,
+        run: Callable[[], Any],
+        future: Future,
+        together: Together | None = None,
+        item: Any = None,
+    ) -> None:
         self.run, self.future, self.tries = run, future, 0
+        self.together, self.item = together, item
+
+
+def _runs(batch: list[_Unit]) -> list[list[_Unit]]:
+    """The batch cut into runs: consecutive units that can run together, and single units."""
+    runs: list[list[_Unit]] = []
+    for unit in batch:
+        if runs and unit.together is not None and runs[-1][-1].together is unit.together:
+            runs[-1].append(unit)
+        else:
+            runs.append([unit])
+    return runs
 
 
 class GroupCommitWriter:
@@ -101,10 +130,23 @@ class GroupCommitWriter:
         self._thread: threading.Thread | None = None
         self._pid = os.getpid()
 
-    def submit(self, unit: Callable[[], Any], timeout: float = 60.0) -> Any:
-        """Run ``unit`` in the next shared transaction; return its result once committed."""
+    def submit(
+        self,
+        unit: Callable[[], Any],
+        timeout: float = 60.0,
+        *,
+        together: Together | None = None,
+        item: Any = None,
+    ) -> Any:
+        """Run ``unit`` in the next shared transaction; return its result once committed.
+
+        With ``together``, consecutive units submitted with the same function run as one call,
+        ``together(items)``, which returns each unit's result or its error (an exception
+        instance, raised to that unit's caller). Should the call itself fail, its units run
+        again one by one, through ``unit``.
+        """
         future: Future = Future()
-        self._queue.put(_Unit(unit, future))
+        self._queue.put(_Unit(unit, future, together, item))
         self._ensure_thread()
         return future.result(timeout=timeout)
 
@@ -150,25 +192,11 @@ class GroupCommitWriter:
         try:
             with _writers_in_turn(self.app), write_intent():
                 self._take_waiting(batch)  # more came while this process waited for its turn
-                for unit in batch:
-                    unit.tries += 1
-                    savepoint = db.session.begin_nested()
-                    try:
-                        result = unit.run()
-                        savepoint.commit()
-                        outcomes.append((unit, True, result))
-                    except DBAPIError as exc:
-                        if exc.connection_invalidated:
-                            raise  # the transaction died with its connection: fail the batch
-                        savepoint.rollback()
-                        if is_transient(exc) and unit.tries < MAX_TRIES:
-                            log.warning("tracking unit runs again after: %s", exc.orig)
-                            again.append(unit)
-                        else:
-                            outcomes.append((unit, False, exc))
-                    except Exception as exc:  # the unit's own error goes back to its request
-                        savepoint.rollback()
-                        outcomes.append((unit, False, exc))
+                for run in _runs(batch):
+                    if run[0].together is not None:
+                        self._run_together(run, outcomes, again)
+                    else:
+                        self._run_alone(run[0], outcomes, again)
                 db.session.commit()
         except Exception as exc:  # the batch failed: no unit is durable
             log.warning("group commit of %d units failed: %s", len(batch), exc)
@@ -186,14 +214,79 @@ class GroupCommitWriter:
             else:
                 unit.future.set_exception(value)
 
+    def _run_alone(
+        self, unit: _Unit, outcomes: list[tuple[_Unit, bool, Any]], again: list[_Unit]
+    ) -> None:
+        """Run one unit in a savepoint of its own, so its failure spoils no other unit."""
+        unit.tries += 1
+        savepoint = db.session.begin_nested()
+        try:
+            result = unit.run()
+            savepoint.commit()
+            outcomes.append((unit, True, result))
+        except DBAPIError as exc:
+            if exc.connection_invalidated:
+                raise  # the transaction died with its connection: fail the batch
+            savepoint.rollback()
+            if is_transient(exc) and unit.tries < MAX_TRIES:
+                log.warning("tracking unit runs again after: %s", exc.orig)
+                again.append(unit)
+            else:
+                outcomes.append((unit, False, exc))
+        except Exception as exc:  # the unit's own error goes back to its request
+            savepoint.rollback()
+            outcomes.append((unit, False, exc))
 
-def run_write(unit: Callable[[], Any]) -> Any:
-    """Run a tracking write unit durably: through the group-commit writer when enabled,
-    otherwise in the request's own transaction."""
+    def _run_together(
+        self, run: list[_Unit], outcomes: list[tuple[_Unit, bool, Any]], again: list[_Unit]
+    ) -> None:
+        """Run units of one kind as one call in one savepoint; if the call fails, run them
+        again one by one (a concurrency victim waits for the next transaction instead)."""
+        savepoint = db.session.begin_nested()
+        try:
+            values = run[0].together([unit.item for unit in run])  # type: ignore[misc]
+            savepoint.commit()
+        except DBAPIError as exc:
+            if exc.connection_invalidated:
+                raise
+            transient = is_transient(exc)
+            if isinstance(exc, OperationalError) and not transient:
+                # The store itself failed (SQLite's lock not had within the busy timeout, a
+                # server error): every unit of the batch gets it, and no unit waits for the
+                # lock a second time by running again alone.
+                raise
+            savepoint.rollback()
+            if transient and all(unit.tries + 1 < MAX_TRIES for unit in run):
+                log.warning("tracking units run again after: %s", exc.orig)
+                for unit in run:
+                    unit.tries += 1
+                again.extend(run)
+                return
+            for unit in run:
+                self._run_alone(unit, outcomes, again)
+            return
+        except Exception:
+            savepoint.rollback()
+            log.exception("units run together failed; running them one by one")
+            for unit in run:
+                self._run_alone(unit, outcomes, again)
+            return
+        for unit, value in zip(run, values, strict=True):
+            outcomes.append((unit, not isinstance(value, Exception), value))
+
+
+def run_write(
+    unit: Callable[[], Any], *, together: Together | None = None, item: Any = None
+) -> Any:
+    """Run a tracking write unit durably: through the group-commit writer when enabled (with
+    ``together`` and ``item``: see ``GroupCommitWriter.submit``), otherwise in the request's
+    own transaction."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if not app.config.get("TRACKING_GROUP_COMMIT"):
         try:
-            result = unit()
+            result = together([item])[0] if together is not None else unit()
+            if isinstance(result, Exception):
+                raise result
             db.session.commit()
             return result
         except Exception:
@@ -202,4 +295,4 @@ def run_write(unit: Callable[[], Any]) -> Any:
     writer = app.extensions.get("tracking_writer")
     if writer is None:
         writer = app.extensions.setdefault("tracking_writer", GroupCommitWriter(app))
-    return writer.submit(unit)
+    return writer.submit(unit, together=together, item=item)
