@@ -131,6 +131,10 @@ _ACTIVITY_TYPES = select(
 _STORED_EVENTS = select(_activity.event_id, _activity.contact_id).where(
     _activity.event_id.in_(bindparam("ids", expanding=True))
 )
+# One advisory lock per event id (its CRC32), taken in key order.
+_LOCK_EVENT_IDS = text(
+    "SELECT count(pg_advisory_xact_lock(k)) FROM unnest(CAST(:keys AS bigint[])) AS k"
+)
 _TOUCH_CONTACTS = (
     update(Contact.__table__)
     .where(_contact.id.in_(bindparam("ids", expanding=True)))
@@ -165,13 +169,10 @@ def activity_types() -> dict[str, ActivityTypeInfo]:
 def lock_event_ids(ids: list[uuid.UUID]) -> None:
     """PostgreSQL: serialise concurrent copies of the same events (SQLite already serialises
     writers with BEGIN IMMEDIATE), so a retry racing its original sees it as a duplicate."""
-    if not ids or db.session.get_bind().dialect.name != "postgresql":
+    if not ids or dialect_name() != "postgresql":
         return
     keys = sorted({zlib.crc32(i.bytes) for i in ids})
-    db.session.execute(
-        text("SELECT count(pg_advisory_xact_lock(k)) FROM unnest(CAST(:keys AS bigint[])) AS k"),
-        {"keys": keys},
-    )
+    db.session.connection().execute(_LOCK_EVENT_IDS, {"keys": keys})
 
 
 def stored_events(ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
