@@ -4,6 +4,7 @@ from sqlalchemy import bindparam, delete, select
 
 from ..extensions import db
 from ..models import Activity, AgreementAction, Consent, ConsentAgreement, Contact
+from .identity import ContactKeys
 
 # Built once: the tracking API asks it on every request of a known contact.
 _agreement = ConsentAgreement.__table__.c  # the table: the ORM's statement layer stays out
@@ -18,7 +19,7 @@ _NEWEST = (
 )
 
 
-def has_current_agreement(contact: Contact | None, consent_id: int | None) -> bool:
+def has_current_agreement(contact: Contact | ContactKeys | None, consent_id: int | None) -> bool:
     """R14: the contact's newest row for the consent is an agree."""
     if contact is None or consent_id is None:
         return False
