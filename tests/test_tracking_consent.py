@@ -174,3 +174,12 @@ def test_signed_link_to_a_non_http_target_is_refused(app, client, sites):
     assert response.status_code == 400 and "Location" not in response.headers
     unsigned = client.get("/t/v1/click?" + urlencode({"u": "https://evil.example/"}))
     assert unsigned.status_code == 400
+
+
+def test_a_refused_consent_change_does_not_count_against_the_rate_limit(app, client, sites):
+    """The limit is counted before anything is written; a refusal rolls the count back."""
+    app.config["TRACKING_RATE_LIMIT_ADDRESS_PER_MINUTE"] = 1
+    current = sites["consent"].text_hash
+    assert change(client, "agree", hash_="0" * 64).status_code == 409
+    assert change(client, "agree", hash_=current).status_code == 200
+    assert change(client, "agree", hash_=current).status_code == 429

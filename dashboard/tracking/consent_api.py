@@ -100,6 +100,10 @@ def change_consent(body: bytes, sender: Sender, policy: ratelimit.RatePolicy) ->
     consent = tracking_consent(channel)
     if change.consent != consent.code_name:
         raise TrackingRefused(400, "bad_request", "consent is not this channel's tracking consent")
+    # Counted before anything is written, as collect requests count (see together.record_one):
+    # PostgreSQL transactions then lock the rate-limit rows first. A later refusal (409) rolls
+    # the count back with the rest.
+    ratelimit.hit(policy.limits(channel.code_name, sender.address_key))
     contact = resolve_contact(change.contact)
     agreed = has_current_agreement(contact, consent.id)
     if change.action is AgreementAction.AGREE:
@@ -126,7 +130,6 @@ def change_consent(body: bytes, sender: Sender, policy: ratelimit.RatePolicy) ->
     if contact is not None:
         db.session.flush()
         queue_membership_refresh([contact.id])
-    ratelimit.hit(policy.limits(channel.code_name, sender.address_key))
     tracked = may_track(level)
     return {
         "agreed": agreed,

@@ -54,8 +54,8 @@ def address_key(address: str, secret: str) -> str:
 
 def hit(limits: list[Limit], now: float | None = None) -> None:
     """Count one request against every limit in the current transaction; raise RateLimited
-    when any is exceeded. Call it last before commit: on PostgreSQL the counter row stays
-    locked until the transaction ends."""
+    when any is exceeded. On PostgreSQL the counter rows stay locked until the transaction
+    ends."""
     retry_after = hit_many([limits], now)[0]
     if retry_after is not None:
         raise RateLimited(retry_after)

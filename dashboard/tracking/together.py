@@ -99,11 +99,16 @@ class _Origins:
 
 def record_one(submission: Submission) -> Answer:
     """Record one submission in the current transaction; the caller commits. The answer says
-    whether the Origin is one of the channel's (the caller asks the other channels if not)."""
+    whether the Origin is one of the channel's (the caller asks the other channels if not).
+
+    The rate limits are counted first, as a run counts them: on PostgreSQL every transaction
+    then locks the rate-limit rows before the event ids and the hit counters, so a request
+    alone and a run of other processes cannot wait on each other in a cycle (a deadlock).
+    """
     sender = submission.sender
     channel, origin_ok = authorised_channel(submission.request.channel, sender)
-    result = record_events(submission.request, channel, sender, submission.parsed)
     ratelimit.hit(submission.policy.limits(channel.code_name, sender.address_key))
+    result = record_events(submission.request, channel, sender, submission.parsed)
     return result.as_json(), origin_ok
 
 
