@@ -262,3 +262,33 @@ def test_a_run_that_meets_an_unavailable_store_fails_the_batch_at_once(app):
     with app.app_context():
         writer._commit(units)
     assert [u.future.exception() for u in units] == [locked, locked]
+
+
+def test_a_lone_unit_that_meets_an_unavailable_store_fails_the_batch_at_once(app):
+    """The same for units run one by one: the units after it do not wait out the busy timeout
+    again, and the units before it are not committed."""
+    from concurrent.futures import Future
+
+    from sqlalchemy.exc import OperationalError
+
+    from dashboard.tracking.writer import _Unit
+
+    writer = GroupCommitWriter(app, idle_seconds=0.5)
+    locked = OperationalError("BEGIN IMMEDIATE", {}, Exception("database is locked"))
+
+    def first():
+        db.session.add(Setting(key="first", value=1))
+        db.session.flush()
+
+    def locked_out():
+        raise locked
+
+    units = [
+        _Unit(first, Future()),
+        _Unit(locked_out, Future()),
+        _Unit(lambda: pytest.fail("ran after the store failed"), Future()),
+    ]
+    with app.app_context():
+        writer._commit(units)
+    assert [u.future.exception() for u in units] == [locked, locked, locked]
+    assert _count() == 0

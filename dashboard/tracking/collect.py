@@ -31,7 +31,6 @@ from ..extensions import db
 from ..groups.freshness import queue_membership_refresh
 from ..models import Activity, ActivityType, Contact, utcnow
 from ..sql import dialect_name, upsert_insert
-from . import ratelimit
 from .consent_state import has_current_agreement
 from .counters import HitKey, add_hits
 from .guards import ChannelInfo, find_channel_for_origin, is_bot, sender_allowed
@@ -74,7 +73,6 @@ class CollectResult:
     contact: str | None
     clear: list[str]
     results: list[dict[str, str]] = field(default_factory=list)
-    origin_allowed: bool = False  # the request's Origin is one of the channel's (for CORS)
 
     def as_json(self) -> dict[str, Any]:
         """The documented response shape."""
@@ -295,6 +293,13 @@ def verdicts(
             yield Verdict(key, "dropped", "below_visitor", event=item, counted=count_untracked)
 
 
+def event_ids(parsed: list[Event | Rejection]) -> list[uuid.UUID]:
+    """The ids a request's events may store under: theirs, and the derived ids of the landing
+    pages they may log."""
+    events = [e for e in parsed if isinstance(e, Event)]
+    return [e.id for e in events] + [landing_event_id(e.id) for e in events if e.landing]
+
+
 def needs_identification(parsed: list[Event | Rejection]) -> bool:
     """Whether an event of the request may identify a contact or route data to one by email
     (R8, R9): such a request is recorded on its own, not together with others."""
@@ -377,16 +382,6 @@ def decide_level(
     )
 
 
-def collect(body: bytes, sender: Sender, policy: ratelimit.RatePolicy) -> CollectResult:
-    """Apply R1-R13 to a collect request and store what may be stored; the caller commits."""
-    request = load_request(body)
-    channel, origin_ok = authorised_channel(request.channel, sender)
-    result = record_events(request, channel, sender)
-    ratelimit.hit(policy.limits(channel.code_name, sender.address_key))
-    result.origin_allowed = origin_ok
-    return result
-
-
 def record_events(
     request: CollectRequest,
     channel: ChannelInfo,
@@ -400,8 +395,7 @@ def record_events(
     now = utcnow()
     if parsed is None:
         parsed = [parse_event(raw) for raw in request.events]
-    events = [e for e in parsed if isinstance(e, Event)]
-    all_ids = [e.id for e in events] + [landing_event_id(e.id) for e in events if e.landing]
+    all_ids = event_ids(parsed)
     bot = is_bot(sender.user_agent) and channel.type != "headless"
 
     lock_event_ids(all_ids)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..domain.cookie_levels import cookies_to_clear, may_track
-from ..domain.events import CollectRequest, Event, Rejection, landing_event_id, parse_event
+from ..domain.events import CollectRequest, Event, Rejection, parse_event
 from ..groups.freshness import queue_membership_refresh
 from ..models import utcnow
 from . import ratelimit
@@ -34,6 +34,7 @@ from .collect import (
     authorised_channel,
     check_sender,
     decide_level,
+    event_ids,
     hit_keys,
     landing_row,
     load_request,
@@ -78,8 +79,7 @@ class Submission:
 
     def event_ids(self) -> list[uuid.UUID]:
         """Its event ids, with the derived ids of the landing pages it may log."""
-        events = [e for e in self.parsed if isinstance(e, Event)]
-        return [e.id for e in events] + [landing_event_id(e.id) for e in events if e.landing]
+        return event_ids(self.parsed)
 
 
 class _Origins:
@@ -212,10 +212,10 @@ def record_together(submissions: list[Submission]) -> list[Answer | Exception]:
         decided.append((i, result, taken, visitor if tracked else None, origin_ok))
 
     # Everything the run writes, once.
-    new = [v for v in _distinct(v for v, _ in writes) if v.id is None]
-    ids_of = create_visitors([v.guid for v in new], now)
-    for visitor in new:
-        visitor.id = ids_of[visitor.guid]
+    new = {v.guid: v for v, _ in writes if v.id is None}
+    ids_of = create_visitors(list(new), now)
+    for guid, visitor in new.items():
+        visitor.id = ids_of[guid]
     batch = ActivityBatch()
     for visitor, row in writes:
         row["contact_id"] = visitor.id
@@ -245,10 +245,3 @@ def _earlier_visitor(
             keys: ContactKeys = contact_keys(stored[id_])
             return _Visitor(keys.guid, keys.id)
     return None
-
-
-def _distinct(visitors: Any) -> list[_Visitor]:
-    seen: dict[int, _Visitor] = {}
-    for visitor in visitors:
-        seen.setdefault(id(visitor), visitor)
-    return list(seen.values())

@@ -113,13 +113,13 @@ def _write(  # type: ignore[no-untyped-def]
     """Run a writing service and answer once it is committed (a 200 means durable).
 
     ``action`` returns the answer and whether it already knows the Origin is allowed (one of
-    the named channel's origins). With ``together``, the writer may run ``item`` with other
+    the named channel's origins); if not, the CORS answer is read inside the same unit of work:
+    no second transaction after the commit, which could fail (the store gone meanwhile) and turn
+    a durable 200 into an error. With ``together``, the writer may run ``item`` with other
     requests' items instead (see ``GroupCommitWriter.submit``); that answer already says
     whether any channel allows the Origin. A uniqueness race (two requests creating the same
     email at once) is retried: the retry sees the other transaction's row and takes the merge
     path.
-    Otherwise the CORS answer is read inside the same unit of work: no second transaction after
-    the commit, which could fail (the store gone meanwhile) and turn a durable 200 into an error.
     """
     origin = request.headers.get("Origin")
 
@@ -165,9 +165,8 @@ def collect_events():
         return _preflight()
     # Parsed here, in the request's thread, not in the writer's transaction.
     submission = Submission.parse(_body(), _sender(), _policy())
-    if submission.alone:
-        return _write(lambda: record_one(submission))
-    return _write(lambda: record_one(submission), record_together, submission)
+    together = None if submission.alone else record_together  # identifying requests run alone
+    return _write(lambda: record_one(submission), together, submission)
 
 
 @bp.route("/consent", methods=["GET", "POST", "OPTIONS"], provide_automatic_options=False)

@@ -51,6 +51,16 @@ TRANSIENT_SQLSTATES = frozenset({"40001", "40P01"})
 MAX_TRIES = 3
 
 
+def store_failed(exc: DBAPIError) -> bool:
+    """Whether ``exc`` is the store's failure rather than the unit's: the connection lost, or an
+    operational error that running again cannot cure at once (SQLite's lock not had within the
+    busy timeout, a server error). The whole batch then fails with it (503): every other unit
+    would meet it too, each after waiting out the busy timeout again."""
+    return exc.connection_invalidated or (
+        isinstance(exc, OperationalError) and not is_transient(exc)
+    )
+
+
 def is_transient(exc: BaseException) -> bool:
     """Whether ``exc`` is a concurrency victim that a new transaction may not meet again."""
     return isinstance(exc, DBAPIError) and (
@@ -225,8 +235,8 @@ class GroupCommitWriter:
             savepoint.commit()
             outcomes.append((unit, True, result))
         except DBAPIError as exc:
-            if exc.connection_invalidated:
-                raise  # the transaction died with its connection: fail the batch
+            if store_failed(exc):
+                raise  # fail the batch
             savepoint.rollback()
             if is_transient(exc) and unit.tries < MAX_TRIES:
                 log.warning("tracking unit runs again after: %s", exc.orig)
@@ -247,16 +257,10 @@ class GroupCommitWriter:
             values = run[0].together([unit.item for unit in run])  # type: ignore[misc]
             savepoint.commit()
         except DBAPIError as exc:
-            if exc.connection_invalidated:
-                raise
-            transient = is_transient(exc)
-            if isinstance(exc, OperationalError) and not transient:
-                # The store itself failed (SQLite's lock not had within the busy timeout, a
-                # server error): every unit of the batch gets it, and no unit waits for the
-                # lock a second time by running again alone.
-                raise
+            if store_failed(exc):
+                raise  # fail the batch; no unit waits for the lock again alone
             savepoint.rollback()
-            if transient and all(unit.tries + 1 < MAX_TRIES for unit in run):
+            if is_transient(exc) and all(unit.tries + 1 < MAX_TRIES for unit in run):
                 log.warning("tracking units run again after: %s", exc.orig)
                 for unit in run:
                     unit.tries += 1
